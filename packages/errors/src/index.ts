@@ -1,0 +1,99 @@
+// The one catalogue of signal-broker's errors. Every failure a client or an operator can see has a stable
+// code (`SIG_ERR_<AREA>_<WHAT>`), the HTTP status it maps to and, where it comes from signal-cli, the
+// JSON-RPC code signal-cli sent. Clients branch on `code`, never on message text.
+
+export const errorCatalog = {
+  // JSON-RPC transport (our side of the pipe)
+  SIG_ERR_RPC_TIMEOUT: { status: 504, message: 'signal-cli did not answer in time' },
+  SIG_ERR_RPC_CLOSED: { status: 503, message: 'the connection to signal-cli closed before it answered' },
+  SIG_ERR_RPC_OVERLOADED: { status: 503, message: 'too many requests are waiting for signal-cli' },
+  SIG_ERR_RPC_ABORTED: { status: 503, message: 'the request was cancelled before signal-cli answered' },
+  SIG_ERR_RPC_BAD_LINE: { status: 502, message: 'signal-cli printed a line that is not JSON-RPC' },
+  SIG_ERR_RPC_LINE_TOO_LONG: { status: 502, message: 'signal-cli printed a line longer than the limit' },
+  SIG_ERR_RPC_UNKNOWN_RESPONSE: { status: 502, message: 'signal-cli answered a request that is not pending' },
+  SIG_ERR_RPC_BAD_REQUEST: { status: 500, message: 'the request could not be encoded as JSON' },
+
+  // Errors signal-cli returned, by JSON-RPC code
+  SIG_ERR_RPC_PARSE_ERROR: { status: 502, message: 'signal-cli could not parse the request', jsonRpcCode: -32700 },
+  SIG_ERR_RPC_INVALID_REQUEST: { status: 400, message: 'signal-cli rejected the request', jsonRpcCode: -32600 },
+  SIG_ERR_RPC_METHOD_NOT_FOUND: { status: 501, message: 'signal-cli does not implement this method', jsonRpcCode: -32601 },
+  SIG_ERR_RPC_INVALID_PARAMS: { status: 400, message: 'signal-cli rejected the account parameter', jsonRpcCode: -32602 },
+  SIG_ERR_RPC_INTERNAL: { status: 500, message: 'signal-cli failed unexpectedly', jsonRpcCode: -32603 },
+  SIG_ERR_SIGNAL_USER: { status: 400, message: 'signal-cli refused the request', jsonRpcCode: -1 },
+  SIG_ERR_SIGNAL_IO: { status: 502, message: 'signal-cli could not reach Signal or its storage', jsonRpcCode: -3 },
+  SIG_ERR_SIGNAL_UNTRUSTED_IDENTITY: { status: 400, message: 'Unable to complete request due to untrusted recipient keys', jsonRpcCode: -4 },
+  SIG_ERR_SIGNAL_RATE_LIMIT: { status: 429, message: 'Signal rate-limited this account; solve the challenge', jsonRpcCode: -5 },
+  SIG_ERR_SIGNAL_UNKNOWN: { status: 502, message: 'signal-cli returned an error code this version does not know' },
+
+  // The supervised signal-cli child
+  SIG_ERR_CLI_UNAVAILABLE: { status: 503, message: 'signal-cli is not ready' },
+  SIG_ERR_CLI_START_TIMEOUT: { status: 503, message: 'signal-cli did not become ready before the deadline' },
+  SIG_ERR_CLI_EXITED: { status: 503, message: 'signal-cli exited' },
+  SIG_ERR_CLI_LOCKED: { status: 503, message: 'signal-cli is waiting for a config lock held by another instance' },
+  SIG_ERR_CLI_CRASH_LOOP: { status: 503, message: 'signal-cli keeps exiting; restarts are paused' },
+  SIG_ERR_CLI_NOT_FOUND: { status: 503, message: 'the signal-cli executable was not found' },
+  SIG_ERR_CLI_USAGE: { status: 503, message: 'signal-cli rejected its command line or account' },
+  SIG_ERR_CLI_STOPPED: { status: 503, message: 'signal-cli has been stopped' },
+
+  // Configuration
+  SIG_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+
+  // Accounts and front doors
+  SIG_ERR_ACCOUNT_UNKNOWN: { status: 400, message: 'no such account is registered in signal-cli' },
+  SIG_ERR_ACCOUNT_INVALID_NUMBER: { status: 400, message: 'the account number is not a valid E.164 number' },
+  SIG_ERR_HTTP_NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  SIG_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
+  SIG_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'the request is invalid' },
+  SIG_ERR_HTTP_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },
+  SIG_ERR_HTTP_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
+  SIG_ERR_HTTP_SHUTTING_DOWN: { status: 503, message: 'the daemon is shutting down' },
+  SIG_ERR_WS_UPGRADE_REQUIRED: { status: 400, message: 'this endpoint needs a WebSocket upgrade' },
+  SIG_ERR_WS_SLOW_CONSUMER: { status: 503, message: 'the client did not read its frames fast enough' },
+  SIG_ERR_WS_FRAME_TOO_LARGE: { status: 400, message: 'the client sent a frame over the size limit' },
+  SIG_ERR_WS_HEARTBEAT_TIMEOUT: { status: 408, message: 'the client did not answer the ping in time' },
+  SIG_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string; jsonRpcCode?: number }>;
+
+export type SigErrorCode = keyof typeof errorCatalog;
+
+export interface SigErrorOptions {
+  cause?: unknown;
+  /** The JSON-RPC error code signal-cli sent, when the error came from signal-cli. */
+  jsonRpcCode?: number;
+  /** signal-cli's `error.data`, kept as it was sent (for send failures, `{ response: <send-result> }`). */
+  data?: unknown;
+  /** Extra JSON-safe fields that help a client act on the error (for example `challengeTokens`). */
+  details?: Record<string, unknown>;
+}
+
+export class SigError extends Error {
+  override readonly name = 'SigError';
+  readonly code: SigErrorCode;
+  readonly httpStatus: number;
+  readonly jsonRpcCode: number | undefined;
+  readonly data: unknown;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: SigErrorCode, message?: string, options: SigErrorOptions = {}) {
+    const spec: { status: number; message: string; jsonRpcCode?: number } = errorCatalog[code];
+    super(message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.httpStatus = spec.status;
+    this.jsonRpcCode = options.jsonRpcCode ?? spec.jsonRpcCode;
+    this.data = options.data;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.jsonRpcCode === undefined ? {} : { jsonRpcCode: this.jsonRpcCode }),
+      ...this.details,
+    };
+  }
+}
+
+export function isSigError(err: unknown, code?: SigErrorCode): err is SigError {
+  return err instanceof SigError && (code === undefined || err.code === code);
+}

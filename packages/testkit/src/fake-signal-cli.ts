@@ -1,0 +1,2 @@
+// Fake signal-cli entry point.
+export {};

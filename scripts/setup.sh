@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set-up for a fresh clone, safe to re-run (quick when everything is present):
+#   pnpm 10 (installed with `npm i -g pnpm@10` when missing), `pnpm install --frozen-lockfile`,
+#   signal-cli + Java 21 into .cache (scripts/install-signal-cli.sh), `node scripts/build.mjs`.
+# Works from any cwd.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() {
+  printf 'setup: error: %s\n' "$*" >&2
+  exit 1
+}
+
+command -v node >/dev/null 2>&1 || die "node (>= 20.5) is required"
+command -v npm >/dev/null 2>&1 || die "npm is required"
+
+pnpm_version() { pnpm --version 2>/dev/null; }
+
+if ! command -v pnpm >/dev/null 2>&1 || ! pnpm_version >/dev/null; then
+  log "installing pnpm 10 (npm i -g pnpm@10)"
+  npm install -g pnpm@10 --update-notifier=false --fund=false --audit=false >&2 ||
+    die "could not install pnpm 10 with npm"
+  hash -r
+  pnpm_version >/dev/null || die "pnpm is still not runnable after npm i -g pnpm@10"
+fi
+version=$(pnpm_version)
+if [[ ${version%%.*} != 10 ]]; then
+  log "warning: pnpm $version found; this repository is set up with pnpm 10"
+fi
+
+log "pnpm install --frozen-lockfile (pnpm $version)"
+pnpm install --frozen-lockfile >&2
+
+log "installing signal-cli"
+bash "$ROOT/scripts/install-signal-cli.sh"
+
+log "building (node scripts/build.mjs)"
+node "$ROOT/scripts/build.mjs"
+
+log "done; signal-cli launcher: .cache/bin/signal-cli"

@@ -1,1 +1,14 @@
-export {};
+export { SignalCli } from './signal-cli.ts';
+export type { ReceivedNotification, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
+export { buildArgs } from './args.ts';
+export type { ReceiveMode, SignalCliArgs, TrustNewIdentities } from './args.ts';
+export { diagnoseExit, parseStderrLine } from './diagnostics.ts';
+export type { ExitDiagnosis, StderrCondition, StderrLine } from './diagnostics.ts';
+export { spawnSignalCli } from './process.ts';
+export type { ExitInfo, SignalCliProcess, SpawnOptions, StopPolicy } from './process.ts';
+export { backoffDelay, createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
+export type { FailureRecord, RestartPolicy, SupervisorContext, SupervisorEvent, SupervisorStatus } from './supervisor.machine.ts';
+export { createSignalCliApi } from './api.ts';
+export type { CallOptions, RpcCall, SignalCliApi } from './api.ts';
+export * from './types/envelope.ts';
+export * from './types/methods.ts';

@@ -1,0 +1,365 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createActor, initialTransition, transition } from 'xstate';
+
+import { createAccountMachine } from './account.machine.ts';
+import type { AccountDeps, AccountEvent, AccountIo, CliStatus } from './account.machine.ts';
+import { SinkRegistry } from './sinks.ts';
+import type { DeliveryResult, SubscriberSink } from './sinks.ts';
+
+const ACCOUNT = '+15555550123';
+
+/** Stands in for one WebSocket: records what it was handed and answers as told. */
+class RecordingSink implements SubscriberSink {
+  readonly frames: string[] = [];
+  readonly closes: Array<{ code: number; reason: string }> = [];
+  answer: DeliveryResult;
+
+  constructor(answer: DeliveryResult = 'queued') {
+    this.answer = answer;
+  }
+
+  deliver(frame: string): DeliveryResult {
+    this.frames.push(frame);
+    return this.answer;
+  }
+
+  bufferedBytes(): number {
+    return this.frames.reduce((n, f) => n + f.length, 0);
+  }
+
+  close(code: number, reason: string): void {
+    this.closes.push({ code, reason });
+  }
+}
+
+/** A clock that moves one millisecond per reading, so every timestamp says when it was taken. */
+function steppingClock(start = 1_000): () => number {
+  let t = start;
+  return () => t++;
+}
+
+function setupAccount(overrides: Partial<AccountDeps> = {}) {
+  const sinks = new SinkRegistry();
+  const io: AccountIo = { delivered: 0, overflows: 0 };
+  const removed: Array<{ account: string; ids: string[] }> = [];
+  const machine = createAccountMachine({
+    sinks,
+    io: () => io,
+    now: steppingClock(),
+    onRemoved: (account, ids) => removed.push({ account, ids }),
+    ...overrides,
+  });
+  return { machine, sinks, io, removed };
+}
+
+const attach = (id: string, remote: string | null = null): AccountEvent => ({ type: 'subscriber.attach', id, remote });
+const envelope = (frame: string): AccountEvent => ({ type: 'envelope.received', frame });
+
+describe('account machine rules (pure transitions, no actions run)', () => {
+  const { machine, sinks } = setupAccount();
+
+  function start() {
+    const [snapshot] = initialTransition(machine, { account: ACCOUNT });
+    return snapshot;
+  }
+
+  it('starts in waiting with no subscribers and zero counters', () => {
+    const [snapshot, actions] = initialTransition(machine, { account: ACCOUNT });
+    expect(snapshot.value).toBe('waiting');
+    expect(snapshot.context.account).toBe(ACCOUNT);
+    expect(snapshot.context.subscribers).toEqual({});
+    expect(snapshot.context.lastReceivedAt).toBeNull();
+    expect(snapshot.context.counters).toEqual({
+      received: 0,
+      errorFrames: 0,
+      attaches: 0,
+      detaches: 0,
+      slowConsumerDisconnects: 0,
+      heartbeatTimeouts: 0,
+    });
+    expect(actions).toEqual([]);
+  });
+
+  it('attach adds a subscriber record and counts it', () => {
+    const [snapshot, actions] = transition(machine, start(), attach('s1', '10.0.0.1:5000'));
+    expect(Object.keys(snapshot.context.subscribers)).toEqual(['s1']);
+    expect(snapshot.context.subscribers['s1']).toEqual({ id: 's1', attachedAt: expect.any(Number), remote: '10.0.0.1:5000' });
+    expect(snapshot.context.counters.attaches).toBe(1);
+    expect(actions).toEqual([]);
+  });
+
+  it('attach of an id already attached changes nothing (idempotent)', () => {
+    const [once] = transition(machine, start(), attach('s1', 'first'));
+    const [twice] = transition(machine, once, attach('s1', 'second'));
+    expect(twice.context.subscribers).toEqual(once.context.subscribers);
+    expect(twice.context.subscribers['s1']?.remote).toBe('first');
+    expect(twice.context.counters.attaches).toBe(1);
+  });
+
+  it('attach of a second id keeps the first', () => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [two] = transition(machine, one, attach('s2'));
+    expect(Object.keys(two.context.subscribers).sort()).toEqual(['s1', 's2']);
+    expect(two.context.counters.attaches).toBe(2);
+  });
+
+  it('detach removes the subscriber, counts it and releases its sink', () => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [two] = transition(machine, one, attach('s2'));
+    const [after, actions] = transition(machine, two, { type: 'subscriber.detach', id: 's1', reason: 'client-closed' });
+    expect(Object.keys(after.context.subscribers)).toEqual(['s2']);
+    expect(after.context.counters.detaches).toBe(1);
+    expect(after.context.counters.slowConsumerDisconnects).toBe(0);
+    expect(after.context.counters.heartbeatTimeouts).toBe(0);
+    expect(actions.map((a) => a.type)).toEqual(['releaseSink']);
+  });
+
+  it('detach of an unknown id leaves subscribers and counters as they were', () => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [after] = transition(machine, one, { type: 'subscriber.detach', id: 'nobody', reason: 'slow-consumer' });
+    expect(after.context.subscribers).toEqual(one.context.subscribers);
+    expect(after.context.counters).toEqual(one.context.counters);
+  });
+
+  it('detach twice counts once', () => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [gone] = transition(machine, one, { type: 'subscriber.detach', id: 's1', reason: 'client-closed' });
+    const [again] = transition(machine, gone, { type: 'subscriber.detach', id: 's1', reason: 'client-closed' });
+    expect(again.context.counters.detaches).toBe(1);
+    expect(again.context.subscribers).toEqual({});
+  });
+
+  it.each([
+    ['slow-consumer', { slowConsumerDisconnects: 1, heartbeatTimeouts: 0 }],
+    ['heartbeat-timeout', { slowConsumerDisconnects: 0, heartbeatTimeouts: 1 }],
+    ['client-closed', { slowConsumerDisconnects: 0, heartbeatTimeouts: 0 }],
+    ['shutdown', { slowConsumerDisconnects: 0, heartbeatTimeouts: 0 }],
+    ['error', { slowConsumerDisconnects: 0, heartbeatTimeouts: 0 }],
+  ] as const)('detach with reason %s counts %o', (reason, expected) => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [after] = transition(machine, one, { type: 'subscriber.detach', id: 's1', reason });
+    expect(after.context.counters).toMatchObject({ detaches: 1, ...expected });
+  });
+
+  it('an envelope is counted, stamped and handed to deliverFrame', () => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [after, actions] = transition(machine, one, envelope('{"n":1}'));
+    expect(after.context.counters.received).toBe(1);
+    expect(after.context.counters.errorFrames).toBe(0);
+    expect(after.context.lastReceivedAt).toEqual(expect.any(Number));
+    expect(actions.map((a) => a.type)).toEqual(['deliverFrame']);
+  });
+
+  it('an error frame is counted separately and handed to deliverFrame', () => {
+    const [after, actions] = transition(machine, start(), { type: 'error.received', frame: '{"error":"x"}' });
+    expect(after.context.counters.errorFrames).toBe(1);
+    expect(after.context.counters.received).toBe(0);
+    expect(after.context.lastReceivedAt).toBeNull();
+    expect(actions.map((a) => a.type)).toEqual(['deliverFrame']);
+  });
+
+  it('pure transitions do not touch the sinks', () => {
+    const sink = new RecordingSink();
+    sinks.add('s1', sink);
+    const [one] = transition(machine, start(), attach('s1'));
+    transition(machine, one, envelope('frame'));
+    transition(machine, one, { type: 'account.remove' });
+    expect(sink.frames).toEqual([]);
+    expect(sink.closes).toEqual([]);
+    sinks.remove('s1');
+  });
+
+  const mirrored: Array<[CliStatus, string]> = [
+    ['ready', 'ready'],
+    ['starting', 'restarting'],
+    ['restarting', 'restarting'],
+    ['crash-looping', 'crashLooping'],
+    ['stopping', 'stopping'],
+    ['stopped', 'stopping'],
+  ];
+  const before: CliStatus[] = ['ready', 'restarting', 'crash-looping', 'stopping'];
+
+  it.each(mirrored)('cli.status %s from waiting goes to %s', (status, state) => {
+    const [after] = transition(machine, start(), { type: 'cli.status', status });
+    expect(after.value).toBe(state);
+  });
+
+  it.each(before.flatMap((from) => mirrored.map(([status, state]) => [from, status, state] as const)))(
+    'cli.status %s then %s goes to %s and keeps subscribers',
+    (from, status, state) => {
+      const [one] = transition(machine, start(), attach('s1'));
+      const [fromState] = transition(machine, one, { type: 'cli.status', status: from });
+      const [after] = transition(machine, fromState, { type: 'cli.status', status });
+      expect(after.value).toBe(state);
+      expect(Object.keys(after.context.subscribers)).toEqual(['s1']);
+    },
+  );
+
+  it.each(['waiting', ...before] as const)('account.remove from %s ends in the final state removed', (from) => {
+    const [one] = transition(machine, start(), attach('s1'));
+    const [fromState] = from === 'waiting' ? [one] : transition(machine, one, { type: 'cli.status', status: from });
+    const [after, actions] = transition(machine, fromState, { type: 'account.remove' });
+    expect(after.value).toBe('removed');
+    expect(after.status).toBe('done');
+    expect(actions.map((a) => a.type)).toEqual(['closeSubscribers']);
+  });
+});
+
+describe('account actor flows (real SinkRegistry, recording sinks)', () => {
+  function startAccount(overrides: Partial<AccountDeps> = {}) {
+    const deps = setupAccount(overrides);
+    const actor = createActor(deps.machine, { input: { account: ACCOUNT } });
+    const errors: unknown[] = [];
+    actor.subscribe({ error: (err) => errors.push(err) });
+    actor.start();
+    const attachSink = (id: string, sink: SubscriberSink) => {
+      deps.sinks.add(id, sink);
+      actor.send(attach(id));
+    };
+    return { ...deps, actor, errors, attachSink };
+  }
+
+  it('hands frames to every subscriber in the order they were received', () => {
+    const { actor, attachSink, io, errors } = startAccount();
+    const a = new RecordingSink();
+    const b = new RecordingSink();
+    attachSink('a', a);
+    attachSink('b', b);
+    for (const frame of ['f1', 'f2', 'f3', 'f4']) actor.send(envelope(frame));
+    expect(a.frames).toEqual(['f1', 'f2', 'f3', 'f4']);
+    expect(b.frames).toEqual(['f1', 'f2', 'f3', 'f4']);
+    expect(io).toEqual({ delivered: 8, overflows: 0 });
+    expect(actor.getSnapshot().context.counters.received).toBe(4);
+    expect(errors).toEqual([]);
+  });
+
+  it('hands each frame to exactly the subscribers attached at that moment', () => {
+    const { actor, attachSink, sinks } = startAccount();
+    const a = new RecordingSink();
+    const b = new RecordingSink();
+    const c = new RecordingSink();
+    actor.send(envelope('before-anyone'));
+    attachSink('a', a);
+    actor.send(envelope('e1'));
+    attachSink('b', b);
+    actor.send(envelope('e2'));
+    actor.send({ type: 'subscriber.detach', id: 'a', reason: 'client-closed' });
+    actor.send(envelope('e3'));
+    attachSink('c', c);
+    actor.send({ type: 'error.received', frame: 'err1' });
+    actor.send({ type: 'subscriber.detach', id: 'b', reason: 'client-closed' });
+    actor.send(envelope('e4'));
+
+    expect(a.frames).toEqual(['e1', 'e2']);
+    expect(b.frames).toEqual(['e2', 'e3', 'err1']);
+    expect(c.frames).toEqual(['err1', 'e4']);
+    // A detach releases the sink from the registry; the attached one stays.
+    expect(sinks.has('a')).toBe(false);
+    expect(sinks.has('b')).toBe(false);
+    expect(sinks.has('c')).toBe(true);
+  });
+
+  it('a repeated attach does not deliver twice', () => {
+    const { actor, attachSink } = startAccount();
+    const a = new RecordingSink();
+    attachSink('a', a);
+    attachSink('a', a);
+    actor.send(envelope('once'));
+    expect(a.frames).toEqual(['once']);
+    expect(actor.getSnapshot().context.counters.attaches).toBe(1);
+  });
+
+  it('counts overflow and queued results, and neither for a closed sink', () => {
+    const { actor, attachSink, io, sinks } = startAccount();
+    const fast = new RecordingSink('queued');
+    const slow = new RecordingSink('overflow');
+    const closing = new RecordingSink('closed');
+    attachSink('fast', fast);
+    attachSink('slow', slow);
+    attachSink('closing', closing);
+    actor.send(envelope('f1'));
+    actor.send(envelope('f2'));
+    expect(io).toEqual({ delivered: 2, overflows: 2 });
+    expect(sinks.stats('fast')).toEqual({ delivered: 2, bufferedBytes: 4 });
+    expect(sinks.stats('slow')).toEqual({ delivered: 0, bufferedBytes: 4 });
+    expect(sinks.stats('closing')).toEqual({ delivered: 0, bufferedBytes: 4 });
+    // The slow consumer is cut off by its front door; the actor counts why.
+    actor.send({ type: 'subscriber.detach', id: 'slow', reason: 'slow-consumer' });
+    actor.send(envelope('f3'));
+    expect(io).toEqual({ delivered: 3, overflows: 2 });
+    expect(slow.frames).toEqual(['f1', 'f2']);
+    expect(actor.getSnapshot().context.counters.slowConsumerDisconnects).toBe(1);
+  });
+
+  it('closes every subscriber with 4004 when the account is removed, then stops', () => {
+    const { actor, attachSink, removed, errors } = startAccount();
+    const a = new RecordingSink();
+    const b = new RecordingSink();
+    const gone = new RecordingSink();
+    attachSink('a', a);
+    attachSink('b', b);
+    attachSink('gone', gone);
+    actor.send({ type: 'subscriber.detach', id: 'gone', reason: 'client-closed' });
+    actor.send({ type: 'cli.status', status: 'ready' });
+    actor.send(envelope('last'));
+    actor.send({ type: 'account.remove' });
+
+    expect(a.closes).toEqual([{ code: 4004, reason: 'account removed' }]);
+    expect(b.closes).toEqual([{ code: 4004, reason: 'account removed' }]);
+    expect(gone.closes).toEqual([]);
+    expect(removed).toEqual([{ account: ACCOUNT, ids: ['a', 'b'] }]);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(actor.getSnapshot().value).toBe('removed');
+    expect(a.frames).toEqual(['last']);
+    expect(errors).toEqual([]);
+
+    // The actor has stopped: a late frame reaches no one and changes nothing (xstate warns in development).
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      actor.send(envelope('late'));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(a.frames).toEqual(['last']);
+    expect(actor.getSnapshot().context.counters.received).toBe(1);
+  });
+
+  it('keeps subscribers attached and receiving through restarting and crash-looping', () => {
+    const { actor, attachSink } = startAccount();
+    const a = new RecordingSink();
+    actor.send({ type: 'cli.status', status: 'ready' });
+    attachSink('a', a);
+    actor.send(envelope('r1'));
+    actor.send({ type: 'cli.status', status: 'restarting' });
+    expect(actor.getSnapshot().value).toBe('restarting');
+    actor.send(envelope('r2'));
+    actor.send({ type: 'cli.status', status: 'crash-looping' });
+    expect(actor.getSnapshot().value).toBe('crashLooping');
+    actor.send({ type: 'cli.status', status: 'ready' });
+    expect(actor.getSnapshot().value).toBe('ready');
+    actor.send(envelope('r3'));
+    expect(a.frames).toEqual(['r1', 'r2', 'r3']);
+    expect(Object.keys(actor.getSnapshot().context.subscribers)).toEqual(['a']);
+  });
+
+  it('has a JSON-safe persisted snapshot and toJSON in every state', () => {
+    const { actor, attachSink } = startAccount();
+    const roundTrip = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+    const check = () => {
+      const persisted = actor.getPersistedSnapshot();
+      expect(roundTrip(persisted)).toEqual(persisted);
+      const json = actor.getSnapshot().toJSON();
+      expect(roundTrip(json)).toEqual(json);
+    };
+    check();
+    attachSink('a', new RecordingSink());
+    actor.send(envelope('x'));
+    check();
+    for (const status of ['ready', 'restarting', 'crash-looping', 'stopping'] as const) {
+      actor.send({ type: 'cli.status', status });
+      check();
+    }
+    actor.send({ type: 'account.remove' });
+    check();
+  });
+});

@@ -1,0 +1,256 @@
+// The facade the daemon uses: one supervised signal-cli child, a typed API over it, a stream of `receive`
+// notifications and the supervisor's status. Calls fail fast with SIG_ERR_CLI_UNAVAILABLE unless the child
+// is ready; they are never queued behind a restart.
+import { SigError } from '@signal-broker/errors';
+import type { IncomingNotification, JsonRpcErrorObject, JsonRpcPeerStats } from '@signal-broker/jsonrpc';
+import { extractMember } from '@signal-broker/jsonrpc';
+import type { Logger } from 'pino';
+import { createActor, waitFor } from 'xstate';
+import type { Actor, ActorOptions } from 'xstate';
+import { createSignalCliApi } from './api.ts';
+import type { CallOptions, SignalCliApi } from './api.ts';
+import { buildArgs } from './args.ts';
+import type { SignalCliArgs } from './args.ts';
+import { spawnSignalCli } from './process.ts';
+import type { StopPolicy } from './process.ts';
+import { createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
+import type { RestartPolicy, SupervisorContext, SupervisorMachine, SupervisorRuntime, SupervisorStatus } from './supervisor.machine.ts';
+
+export interface SignalCliOptions extends SignalCliArgs {
+  /** The signal-cli executable (the project's launcher, or SIGNAL_CLI_BIN). */
+  bin: string;
+  /** Extra environment for the child (merged over ours). */
+  env?: Readonly<Record<string, string>> | undefined;
+  logger: Logger;
+  /** Deadline for the `version` round-trip that marks the child ready. */
+  readyTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  maxPending?: number;
+  maxLineLength?: number;
+  restart?: Partial<RestartPolicy>;
+  stop?: Partial<StopPolicy>;
+  /** For tests: a simulated clock drives the backoff and crash-loop timers. */
+  clock?: ActorOptions<SupervisorMachine>['clock'];
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * One `receive` notification for an account. `raw` is the JSON text of the receive object exactly as
+ * signal-cli printed it (`{"envelope":…,"account":…}`), unwrapped from `{"subscription":N,"result":…}`
+ * in manual mode.
+ */
+export interface ReceivedNotification {
+  account: string;
+  raw: string;
+  payload: Record<string, unknown>;
+  subscription: number | undefined;
+}
+
+export interface SignalCliStatusChange {
+  status: SupervisorStatus;
+  previous: SupervisorStatus;
+  context: SupervisorContext;
+}
+
+export interface SignalCliDump {
+  status: SupervisorStatus;
+  value: unknown;
+  context: SupervisorContext;
+  rpc: JsonRpcPeerStats | null;
+  notifications: { received: number; malformed: number };
+}
+
+type Listener<T> = (value: T) => void;
+
+export class SignalCli {
+  readonly api: SignalCliApi;
+  readonly actor: Actor<SupervisorMachine>;
+  private readonly runtime: SupervisorRuntime = { current: null };
+  private readonly log: Logger;
+  private readonly receiveListeners = new Set<Listener<ReceivedNotification>>();
+  private readonly statusListeners = new Set<Listener<SignalCliStatusChange>>();
+  private readonly rpcErrorListeners = new Set<Listener<JsonRpcErrorObject>>();
+  private lastStatus: SupervisorStatus = 'starting';
+  private received = 0;
+  private malformed = 0;
+
+  constructor(options: SignalCliOptions) {
+    this.log = options.logger;
+    const args = buildArgs(options);
+    const restart = { ...defaultRestartPolicy, ...options.restart };
+    const stop: StopPolicy = { stdinGraceMs: 5_000, termGraceMs: 10_000, ...options.stop };
+    const machine = createSupervisorMachine({
+      runtime: this.runtime,
+      readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+      restart,
+      stop,
+      now: options.now ?? Date.now,
+      random: options.random ?? Math.random,
+      spawn: (generation, onCondition) => {
+        const log = this.log.child({ generation });
+        log.info({ bin: options.bin, args }, 'spawning signal-cli');
+        return spawnSignalCli({
+          bin: options.bin,
+          args,
+          env: options.env,
+          logger: log,
+          requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+          maxPending: options.maxPending ?? 10_000,
+          maxLineLength: options.maxLineLength ?? 16 * 1024 * 1024,
+          onNotification: (n) => this.dispatchNotification(n),
+          onUncorrelatedError: (error) => this.dispatch(this.rpcErrorListeners, error),
+          onStderrCondition: (condition) => {
+            if (condition === 'config-locked') log.warn({ code: 'SIG_ERR_CLI_LOCKED' }, 'signal-cli is waiting for its config lock');
+          },
+        });
+      },
+    });
+    this.actor = createActor(machine, options.clock ? { clock: options.clock } : {});
+    this.actor.subscribe({
+      next: (snapshot) => {
+        const status = statusOf(snapshot.value);
+        if (status === this.lastStatus) return;
+        const previous = this.lastStatus;
+        this.lastStatus = status;
+        const context = snapshot.context;
+        const logData = { status, previous, generation: context.generation, pid: context.pid };
+        if (status === 'crash-looping') {
+          this.log.error({ ...logData, code: 'SIG_ERR_CLI_CRASH_LOOP', lastFailure: context.lastFailure }, 'signal-cli is crash-looping');
+        } else if (status === 'restarting') {
+          this.log.warn({ ...logData, lastFailure: context.lastFailure, backoffMs: context.backoffMs }, 'signal-cli will restart');
+        } else {
+          this.log.info(logData, status === 'ready' ? 'signal-cli is ready' : 'signal-cli status changed');
+        }
+        this.dispatch(this.statusListeners, { status, previous, context });
+      },
+      error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'signal-cli supervisor crashed'),
+    });
+    this.api = createSignalCliApi((method, params, callOptions) => this.request(method, params, callOptions));
+  }
+
+  /** Spawn signal-cli. Returns at once; use `waitUntilReady` or `onStatus` to follow it. */
+  start(): void {
+    this.actor.start();
+  }
+
+  get status(): SupervisorStatus {
+    return statusOf(this.actor.getSnapshot().value);
+  }
+
+  get pid(): number | null {
+    return this.actor.getSnapshot().context.pid;
+  }
+
+  /** Resolves when the child is ready; rejects on timeout, crash loop or stop. */
+  async waitUntilReady(timeoutMs: number): Promise<void> {
+    try {
+      const snapshot = await waitFor(
+        this.actor,
+        (s) => {
+          const st = statusOf(s.value);
+          return st === 'ready' || st === 'crash-looping' || st === 'stopped';
+        },
+        { timeout: timeoutMs },
+      );
+      const status = statusOf(snapshot.value);
+      if (status === 'ready') return;
+      const failure = snapshot.context.lastFailure;
+      throw new SigError(status === 'stopped' ? 'SIG_ERR_CLI_STOPPED' : 'SIG_ERR_CLI_CRASH_LOOP', failure?.message, {
+        details: { lastFailure: failure },
+      });
+    } catch (err) {
+      if (err instanceof SigError) throw err;
+      const failure = this.actor.getSnapshot().context.lastFailure;
+      throw new SigError('SIG_ERR_CLI_START_TIMEOUT', `signal-cli was not ready within ${timeoutMs} ms`, {
+        cause: err,
+        details: { status: this.status, lastFailure: failure },
+      });
+    }
+  }
+
+  /** Close stdin, wait for in-flight answers, then SIGTERM and SIGKILL after the grace periods. */
+  async stop(): Promise<void> {
+    if (this.actor.getSnapshot().status !== 'active') return;
+    this.actor.send({ type: 'cli.stop' });
+    await waitFor(this.actor, (s) => s.status === 'done', { timeout: 60_000 });
+  }
+
+  /** Skip the remaining backoff or crash-loop cooldown and start signal-cli now. */
+  retryNow(): void {
+    this.actor.send({ type: 'cli.retry' });
+  }
+
+  /** Send a raw JSON-RPC request. Prefer `api`. */
+  request<T>(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<T> {
+    const proc = this.runtime.current;
+    const status = this.status;
+    if (status !== 'ready' || proc === null) {
+      return Promise.reject(
+        new SigError('SIG_ERR_CLI_UNAVAILABLE', `signal-cli is ${status}`, { details: { status } }),
+      );
+    }
+    return proc.peer.request<T>(method, params, options);
+  }
+
+  onReceive(listener: Listener<ReceivedNotification>): () => void {
+    this.receiveListeners.add(listener);
+    return () => this.receiveListeners.delete(listener);
+  }
+
+  onStatus(listener: Listener<SignalCliStatusChange>): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** JSON-RPC errors that answer no request of ours (signal-cli reports them with `"id":null`). */
+  onRpcError(listener: Listener<JsonRpcErrorObject>): () => void {
+    this.rpcErrorListeners.add(listener);
+    return () => this.rpcErrorListeners.delete(listener);
+  }
+
+  dump(): SignalCliDump {
+    const snapshot = this.actor.getSnapshot();
+    return {
+      status: statusOf(snapshot.value),
+      value: snapshot.value,
+      context: snapshot.context,
+      rpc: this.runtime.current?.peer.stats() ?? null,
+      notifications: { received: this.received, malformed: this.malformed },
+    };
+  }
+
+  private dispatchNotification(n: IncomingNotification): void {
+    if (n.method !== 'receive') {
+      this.malformed++;
+      this.log.warn({ method: n.method }, 'unexpected notification method from signal-cli');
+      return;
+    }
+    const params = n.params as Record<string, unknown> | null;
+    let payload = params;
+    let raw = n.rawParams;
+    let subscription: number | undefined;
+    if (params !== null && typeof params === 'object' && typeof params.subscription === 'number' && 'result' in params) {
+      subscription = params.subscription;
+      payload = params.result as Record<string, unknown> | null;
+      raw = raw === undefined ? undefined : extractMember(raw, 'result');
+    }
+    if (payload === null || typeof payload !== 'object' || typeof payload.account !== 'string' || raw === undefined) {
+      this.malformed++;
+      this.log.warn({ code: 'SIG_ERR_RPC_BAD_LINE', excerpt: n.line.slice(0, 200) }, 'receive notification without an account');
+      return;
+    }
+    this.received++;
+    this.dispatch(this.receiveListeners, { account: payload.account, raw, payload, subscription });
+  }
+
+  private dispatch<T>(listeners: Set<Listener<T>>, value: T): void {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'listener threw');
+      }
+    }
+  }
+}

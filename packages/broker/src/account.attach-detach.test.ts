@@ -44,6 +44,9 @@ const modelMachine = createAccountMachine({
   sinks: new SinkRegistry(),
   io: () => ({ delivered: 0, overflows: 0 }),
   now: () => 0,
+  maxCallsInFlight: 1,
+  startCall: () => {},
+  abandonCall: () => {},
 });
 type AccountSnapshot = SnapshotFrom<typeof modelMachine>;
 
@@ -82,7 +85,7 @@ class RecordingSink implements SubscriberSink {
 function liveReplay() {
   const sinks = new SinkRegistry();
   const io: AccountIo = { delivered: 0, overflows: 0 };
-  const machine = createAccountMachine({ sinks, io: () => io, now: () => 0 });
+  const machine = createAccountMachine({ sinks, io: () => io, now: () => 0, maxCallsInFlight: 1, startCall: () => {}, abandonCall: () => {} });
   const actor = createActor(machine, { input: { account: ACCOUNT } });
   const errors: unknown[] = [];
   actor.subscribe({ error: (err) => errors.push(err) });

@@ -47,6 +47,9 @@ function setupAccount(overrides: Partial<AccountDeps> = {}) {
     io: () => io,
     now: steppingClock(),
     onRemoved: (account, ids) => removed.push({ account, ids }),
+    maxCallsInFlight: 1,
+    startCall: () => {},
+    abandonCall: () => {},
     ...overrides,
   });
   return { machine, sinks, io, removed };
@@ -201,7 +204,7 @@ describe('account machine rules (pure transitions, no actions run)', () => {
     const [after, actions] = transition(machine, fromState, { type: 'account.remove' });
     expect(after.value).toBe('removed');
     expect(after.status).toBe('done');
-    expect(actions.map((a) => a.type)).toEqual(['closeSubscribers']);
+    expect(actions.map((a) => a.type)).toEqual(['closeSubscribers', 'abandonCalls']);
   });
 });
 

@@ -2,7 +2,7 @@
 // received messages one at a time, in the order they arrive, so every message goes to exactly the
 // subscribers attached at that moment. Context is JSON-safe (ids, timestamps, counters); the sockets behind
 // subscribers live in the SinkRegistry.
-import { assign, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import type { SinkRegistry } from './sinks.ts';
 
 /** The supervisor's status, mirrored by every account. */
@@ -32,12 +32,21 @@ export interface AccountCounters {
   heartbeatTimeouts: number;
 }
 
+/** Calls to signal-cli for this account: ids only; the calls themselves wait in the broker's registry. */
+export interface AccountCalls {
+  queued: string[];
+  inFlight: string[];
+  completed: number;
+  failed: number;
+}
+
 export interface AccountContext {
   account: string;
   createdAt: number;
   lastReceivedAt: number | null;
   subscribers: Record<string, SubscriberRecord>;
   counters: AccountCounters;
+  calls: AccountCalls;
 }
 
 export type AccountEvent =
@@ -46,6 +55,8 @@ export type AccountEvent =
   | { type: 'envelope.received'; frame: string }
   | { type: 'error.received'; frame: string }
   | { type: 'cli.status'; status: CliStatus }
+  | { type: 'call.enqueue'; callId: string }
+  | { type: 'call.settled'; callId: string; ok: boolean }
   | { type: 'account.remove' };
 
 /** Live I/O figures kept beside the actor (they change on every frame). */
@@ -60,6 +71,12 @@ export interface AccountDeps {
   now: () => number;
   /** Close code and reason for subscribers of a removed account. */
   onRemoved?: (account: string, subscriberIds: string[]) => void;
+  /** How many calls of one account may be at signal-cli at once; the rest wait in order. */
+  maxCallsInFlight: number;
+  /** Start a queued call; it answers with `call.settled` when done. Must not throw. */
+  startCall: (account: string, callId: string) => void;
+  /** Fail a call that will never start (its account was removed). Must not throw. */
+  abandonCall: (callId: string) => void;
 }
 
 export interface AccountInput {
@@ -118,6 +135,34 @@ export function createAccountMachine(deps: AccountDeps) {
       deliverFrame: ({ context, event }) => {
         if (event.type === 'envelope.received' || event.type === 'error.received') fanOut(context, event.frame);
       },
+      queueCall: assign(({ context, event }) => {
+        if (event.type !== 'call.enqueue') return {};
+        return { calls: { ...context.calls, queued: [...context.calls.queued, event.callId] } };
+      }),
+      settleCall: assign(({ context, event }) => {
+        if (event.type !== 'call.settled') return {};
+        const c = context.calls;
+        return {
+          calls: {
+            ...c,
+            inFlight: c.inFlight.filter((id) => id !== event.callId),
+            completed: c.completed + (event.ok ? 1 : 0),
+            failed: c.failed + (event.ok ? 0 : 1),
+          },
+        };
+      }),
+      // Starts queued calls, oldest first, while fewer than maxCallsInFlight are at signal-cli.
+      dispatchCalls: enqueueActions(({ context, enqueue }) => {
+        const c = context.calls;
+        const room = deps.maxCallsInFlight - c.inFlight.length;
+        if (room <= 0 || c.queued.length === 0) return;
+        const starting = c.queued.slice(0, room);
+        enqueue.assign({ calls: { ...c, queued: c.queued.slice(starting.length), inFlight: [...c.inFlight, ...starting] } });
+        for (const id of starting) enqueue(() => deps.startCall(context.account, id));
+      }),
+      abandonCalls: ({ context }) => {
+        for (const id of context.calls.queued) deps.abandonCall(id);
+      },
       closeSubscribers: ({ context }) => {
         const ids = Object.keys(context.subscribers);
         for (const id of ids) deps.sinks.close(id, 4004, 'account removed');
@@ -139,6 +184,7 @@ export function createAccountMachine(deps: AccountDeps) {
       lastReceivedAt: null,
       subscribers: {},
       counters: { received: 0, errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
+      calls: { queued: [], inFlight: [], completed: 0, failed: 0 },
     }),
     // The broker tells a new account the supervisor's status right after spawning it.
     initial: 'waiting',
@@ -148,13 +194,15 @@ export function createAccountMachine(deps: AccountDeps) {
       restarting: {},
       crashLooping: {},
       stopping: {},
-      removed: { type: 'final', entry: 'closeSubscribers' },
+      removed: { type: 'final', entry: ['closeSubscribers', 'abandonCalls'] },
     },
     on: {
       'subscriber.attach': { actions: 'addSubscriber' },
       'subscriber.detach': { guard: 'isSubscriber', actions: ['removeSubscriber', 'releaseSink'] },
       'envelope.received': { actions: ['countReceived', 'deliverFrame'] },
       'error.received': { actions: ['countErrorFrame', 'deliverFrame'] },
+      'call.enqueue': { actions: ['queueCall', 'dispatchCalls'] },
+      'call.settled': { actions: ['settleCall', 'dispatchCalls'] },
       'cli.status': [
         { guard: 'isReady', target: '.ready' },
         { guard: 'isRestarting', target: '.restarting' },

@@ -11,9 +11,32 @@ import type { AccountRef } from './broker.machine.ts';
 import { SinkRegistry } from './sinks.ts';
 import type { SubscriberSink } from './sinks.ts';
 
+/** Makes one signal-cli call for an account (the daemon passes the supervised signal-cli's request). */
+export type CallExecutor = (account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions) => Promise<unknown>;
+
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
 export interface BrokerOptions {
   logger: Logger;
   now?: () => number;
+  /** Executes account calls; without one, `call()` fails with SIG_ERR_CLI_UNAVAILABLE. */
+  execute?: CallExecutor;
+  /** Calls of one account at signal-cli at once (default 1: strictly in arrival order). */
+  maxCallsInFlight?: number;
+  /** Calls one account may have waiting before new ones are refused (default 1,000). */
+  maxQueuedCalls?: number;
+}
+
+interface PendingCall {
+  account: string;
+  method: string;
+  params: Record<string, unknown> | undefined;
+  options: CallOptions;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 export interface SubscriberDump {
@@ -31,6 +54,7 @@ export interface AccountDump {
   lastReceivedAt: number | null;
   subscribers: SubscriberDump[];
   counters: AccountContext['counters'] & AccountIo;
+  calls: { queued: number; inFlight: number; completed: number; failed: number };
 }
 
 export interface BrokerDump {
@@ -44,13 +68,49 @@ export class Broker {
   private readonly sinks = new SinkRegistry();
   private readonly io = new Map<string, AccountIo>();
   private readonly root: Actor<ReturnType<typeof createBrokerMachine>>;
+  private readonly calls = new Map<string, PendingCall>();
+  private readonly maxQueuedCalls: number;
   private nextSubscriber = 0;
+  private nextCall = 0;
   private childFailures = 0;
 
   constructor(options: BrokerOptions) {
     this.log = options.logger.child({ component: 'broker' });
     const now = options.now ?? Date.now;
+    const execute: CallExecutor =
+      options.execute ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
+    this.maxQueuedCalls = options.maxQueuedCalls ?? 1_000;
     const accountMachine = createAccountMachine({
+      maxCallsInFlight: options.maxCallsInFlight ?? 1,
+      startCall: (account, callId) => {
+        const call = this.calls.get(callId);
+        if (call === undefined) return;
+        const settle = (ok: boolean) => {
+          this.calls.delete(callId);
+          this.ref(account)?.send({ type: 'call.settled', callId, ok });
+        };
+        let running: Promise<unknown>;
+        try {
+          running = execute(account, call.method, call.params, call.options);
+        } catch (err) {
+          running = Promise.reject(err);
+        }
+        running.then(
+          (value) => {
+            settle(true);
+            call.resolve(value);
+          },
+          (err: unknown) => {
+            settle(false);
+            call.reject(err);
+          },
+        );
+      },
+      abandonCall: (callId) => {
+        const call = this.calls.get(callId);
+        this.calls.delete(callId);
+        call?.reject(new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${call.account} was removed before the call started`));
+      },
       sinks: this.sinks,
       now,
       io: (account) => {
@@ -147,6 +207,29 @@ export class Broker {
     ref.send({ type: 'subscriber.detach', id, reason });
   }
 
+  /**
+   * Make a signal-cli call for an account, behind the account's earlier calls: calls of one account reach
+   * signal-cli in the order they were made, at most `maxCallsInFlight` at a time; other accounts are not
+   * held up.
+   */
+  call<T>(account: string, method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    const ref = this.ref(account);
+    if (ref === undefined) return Promise.reject(new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`));
+    const calls = ref.getSnapshot().context.calls;
+    if (calls.queued.length >= this.maxQueuedCalls) {
+      return Promise.reject(
+        new SigError('SIG_ERR_ACCOUNT_BUSY', `account ${account} has ${calls.queued.length} calls waiting`, {
+          details: { queued: calls.queued.length },
+        }),
+      );
+    }
+    const callId = `call-${++this.nextCall}`;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(callId, { account, method, params, options, resolve: resolve as (v: unknown) => void, reject });
+      ref.send({ type: 'call.enqueue', callId });
+    });
+  }
+
   subscriberCount(account: string): number {
     const ref = this.ref(account);
     return ref === undefined ? 0 : Object.keys(ref.getSnapshot().context.subscribers).length;
@@ -171,6 +254,12 @@ export class Broker {
         lastReceivedAt: snap.context.lastReceivedAt,
         subscribers: subs,
         counters: { ...snap.context.counters, ...io },
+        calls: {
+          queued: snap.context.calls.queued.length,
+          inFlight: snap.context.calls.inFlight.length,
+          completed: snap.context.calls.completed,
+          failed: snap.context.calls.failed,
+        },
       });
     }
     return {

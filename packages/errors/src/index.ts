@@ -41,6 +41,7 @@ export const errorCatalog = {
   // Accounts and front doors
   SIG_ERR_ACCOUNT_UNKNOWN: { status: 400, message: 'no such account is registered in signal-cli' },
   SIG_ERR_ACCOUNT_INVALID_NUMBER: { status: 400, message: 'the account number is not a valid E.164 number' },
+  SIG_ERR_ACCOUNT_BUSY: { status: 503, message: 'too many calls are waiting for this account' },
   SIG_ERR_HTTP_NOT_FOUND: { status: 404, message: 'no such endpoint' },
   SIG_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
   SIG_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'the request is invalid' },

@@ -1,20 +1,16 @@
-// Bundles the two executables this repository ships: the daemon and the fake signal-cli used by tests and
-// benchmarks. Workspace packages are bundled in (they export TypeScript sources); npm dependencies stay
-// external and are loaded from node_modules at run time.
+// Bundles the two executables this repository ships, the daemon and the fake signal-cli used by tests and
+// benchmarks, each into one self-contained ESM file (workspace packages and npm dependencies included), so
+// they run with plain `node` and no node_modules beside them.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const externalNpm = {
-  name: 'external-npm',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@signal-broker/') ? undefined : { path: args.path, external: true },
-    );
-  },
-};
+// ws loads these optional native accelerators if present; the bundle runs without them.
+const optionalNative = ['bufferutil', 'utf-8-validate'];
+// CommonJS dependencies call require() for Node built-ins; give the ESM bundle a real one.
+const requireShim = "import { createRequire as __sbCreateRequire } from 'node:module';\nconst require = __sbCreateRequire(import.meta.url);";
 
 const entries = [
   { in: 'apps/daemon/src/main.ts', out: 'apps/daemon/dist/main.js' },
@@ -33,8 +29,8 @@ export async function buildAll() {
         format: 'esm',
         sourcemap: true,
         logLevel: 'warning',
-        banner: { js: '#!/usr/bin/env node' },
-        plugins: [externalNpm],
+        banner: { js: `#!/usr/bin/env node\n${requireShim}` },
+        external: optionalNative,
       });
       await chmod(root + e.out, 0o755);
     }),

@@ -1,0 +1,193 @@
+// The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
+// signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SigError } from '@signal-broker/errors';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
+  .transform((v) => ['true', '1', 'yes'].includes(v.toLowerCase()));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The launcher `scripts/setup.sh` installs, relative to the bundled `apps/daemon/dist/main.js`. */
+export function defaultSignalCliBin(): string {
+  return fileURLToPath(new URL('../../../.cache/bin/signal-cli', import.meta.url));
+}
+
+const schema = z.object({
+  // Compatible with signal-cli-rest-api
+  MODE: z.enum(['json-rpc', 'json-rpc-native']).default('json-rpc'),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  SIGNAL_CLI_CONFIG_DIR: z.string().min(1).optional(),
+  JSON_RPC_IGNORE_ATTACHMENTS: bool.default(false),
+  JSON_RPC_IGNORE_STORIES: bool.default(false),
+  JSON_RPC_IGNORE_AVATARS: bool.default(false),
+  JSON_RPC_IGNORE_STICKERS: bool.default(false),
+  JSON_RPC_TRUST_NEW_IDENTITIES: z.enum(['on-first-use', 'always', 'never']).optional(),
+  DEFAULT_SIGNAL_TEXT_MODE: z.enum(['normal', 'styled']).default('normal'),
+  BUILD_VERSION: z.string().optional(),
+
+  // signal-broker's own
+  SIGNAL_CLI_BIN: z.string().min(1).optional(),
+  SIGNAL_BROKER_HOST: z.string().min(1).default('127.0.0.1'),
+  SIGNAL_BROKER_SEND_READ_RECEIPTS: bool.default(false),
+  SIGNAL_BROKER_READY_TIMEOUT_MS: int(1_000, 600_000).default(120_000),
+  SIGNAL_BROKER_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  SIGNAL_BROKER_MAX_PENDING_REQUESTS: int(1, 1_000_000).default(10_000),
+  SIGNAL_BROKER_RESTART_INITIAL_DELAY_MS: int(0, 600_000).default(500),
+  SIGNAL_BROKER_RESTART_MAX_DELAY_MS: int(0, 3_600_000).default(30_000),
+  SIGNAL_BROKER_CRASH_LOOP_EXITS: int(1, 1_000).default(5),
+  SIGNAL_BROKER_CRASH_LOOP_WINDOW_MS: int(1_000, 86_400_000).default(120_000),
+  SIGNAL_BROKER_CRASH_LOOP_COOLDOWN_MS: int(1_000, 86_400_000).default(300_000),
+  SIGNAL_BROKER_STOP_GRACE_MS: int(0, 600_000).default(5_000),
+  SIGNAL_BROKER_KILL_GRACE_MS: int(0, 600_000).default(10_000),
+  SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+  SIGNAL_BROKER_LOG_PRETTY: bool.default(false),
+  SIGNAL_BROKER_WS_PING_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
+  SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
+  SIGNAL_BROKER_MAX_BODY_BYTES: int(1_024, 1_073_741_824).default(100 * 1024 * 1024),
+  SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT: int(1, 1_000).default(1),
+  SIGNAL_BROKER_ACCOUNT_MAX_QUEUED: int(1, 1_000_000).default(1_000),
+});
+
+/**
+ * signal-cli-rest-api settings that cannot work here; setting one stops start-up with the reason rather
+ * than being silently ignored.
+ */
+const REFUSED: Record<string, (value: string) => string | undefined> = {
+  RECEIVE_WEBHOOK_URL: () =>
+    'webhooks are not available yet (they come with the durable inbox); connect to the /v1/receive/{number} WebSocket instead',
+  ENABLE_PLUGINS: (v) => (['true', '1'].includes(v.toLowerCase()) ? 'Lua plugins are not supported' : undefined),
+  SIGNAL_CLI_CMD_TIMEOUT: () => 'applies to normal/native mode only; use SIGNAL_BROKER_REQUEST_TIMEOUT_MS',
+  AUTO_RECEIVE_SCHEDULE: () => 'applies to normal/native mode only; messages are received continuously here',
+  USE_NATIVE: () => 'deprecated upstream; only json-rpc mode exists here',
+};
+
+/** Every SIGNAL_BROKER_ variable the daemon knows; any other one is a typo and stops start-up. */
+const KNOWN_OWN = new Set(Object.keys(schema.shape).filter((k) => k.startsWith('SIGNAL_BROKER_')));
+
+export interface Config {
+  mode: 'json-rpc' | 'json-rpc-native';
+  host: string;
+  port: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  logPretty: boolean;
+  buildVersion: string;
+  signalCli: {
+    bin: string;
+    /** signal-cli's data directory, always passed as `--config` (signal-cli's own default when unset). */
+    configDir: string;
+    trustNewIdentities: 'on-first-use' | 'always' | 'never' | undefined;
+    ignoreAttachments: boolean;
+    ignoreStories: boolean;
+    /** Accepted for compatibility; signal-cli 0.13.19 has no such option (start-up logs a warning). */
+    ignoreAvatars: boolean;
+    ignoreStickers: boolean;
+    sendReadReceipts: boolean;
+    readyTimeoutMs: number;
+    requestTimeoutMs: number;
+    maxPending: number;
+    restart: {
+      initialDelayMs: number;
+      maxDelayMs: number;
+      crashLoopExits: number;
+      crashLoopWindowMs: number;
+      crashLoopCooldownMs: number;
+    };
+    stop: { stdinGraceMs: number; termGraceMs: number };
+  };
+  rest: {
+    defaultTextMode: 'normal' | 'styled';
+    maxBodyBytes: number;
+    accountMaxInFlight: number;
+    accountMaxQueued: number;
+  };
+  ws: {
+    pingIntervalMs: number;
+    maxBufferedBytes: number;
+    maxClientFrameBytes: number;
+  };
+  shutdownTimeoutMs: number;
+}
+
+export const DAEMON_VERSION = '0.1.0';
+
+/** signal-cli's own default data directory: `$XDG_DATA_HOME/signal-cli`, else `~/.local/share/signal-cli`. */
+function defaultSignalCliConfigDir(env: Readonly<Record<string, string | undefined>>): string {
+  const xdg = env.XDG_DATA_HOME;
+  return xdg ? join(xdg, 'signal-cli') : join(env.HOME ?? homedir(), '.local', 'share', 'signal-cli');
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
+  const problems: string[] = [];
+  for (const [key, why] of Object.entries(REFUSED)) {
+    const value = env[key];
+    const reason = value === undefined || value === '' ? undefined : why(value);
+    if (reason !== undefined) problems.push(`${key}: not supported: ${reason}`);
+  }
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('SIGNAL_BROKER_') && !KNOWN_OWN.has(key)) {
+      problems.push(`${key}: unknown setting (known: ${[...KNOWN_OWN].sort().join(', ')})`);
+    }
+  }
+  // Empty strings count as unset, as they do for signal-cli-rest-api.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join('.');
+      problems.push(`${key}=${JSON.stringify(present[key])}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new SigError('SIG_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    mode: e.MODE,
+    host: e.SIGNAL_BROKER_HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    logPretty: e.SIGNAL_BROKER_LOG_PRETTY,
+    buildVersion: e.BUILD_VERSION ?? DAEMON_VERSION,
+    signalCli: Object.freeze({
+      bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),
+      configDir: e.SIGNAL_CLI_CONFIG_DIR ?? defaultSignalCliConfigDir(env),
+      trustNewIdentities: e.JSON_RPC_TRUST_NEW_IDENTITIES,
+      ignoreAttachments: e.JSON_RPC_IGNORE_ATTACHMENTS,
+      ignoreStories: e.JSON_RPC_IGNORE_STORIES,
+      ignoreAvatars: e.JSON_RPC_IGNORE_AVATARS,
+      ignoreStickers: e.JSON_RPC_IGNORE_STICKERS,
+      sendReadReceipts: e.SIGNAL_BROKER_SEND_READ_RECEIPTS,
+      readyTimeoutMs: e.SIGNAL_BROKER_READY_TIMEOUT_MS,
+      requestTimeoutMs: e.SIGNAL_BROKER_REQUEST_TIMEOUT_MS,
+      maxPending: e.SIGNAL_BROKER_MAX_PENDING_REQUESTS,
+      restart: Object.freeze({
+        initialDelayMs: e.SIGNAL_BROKER_RESTART_INITIAL_DELAY_MS,
+        maxDelayMs: e.SIGNAL_BROKER_RESTART_MAX_DELAY_MS,
+        crashLoopExits: e.SIGNAL_BROKER_CRASH_LOOP_EXITS,
+        crashLoopWindowMs: e.SIGNAL_BROKER_CRASH_LOOP_WINDOW_MS,
+        crashLoopCooldownMs: e.SIGNAL_BROKER_CRASH_LOOP_COOLDOWN_MS,
+      }),
+      stop: Object.freeze({ stdinGraceMs: e.SIGNAL_BROKER_STOP_GRACE_MS, termGraceMs: e.SIGNAL_BROKER_KILL_GRACE_MS }),
+    }),
+    rest: Object.freeze({
+      defaultTextMode: e.DEFAULT_SIGNAL_TEXT_MODE,
+      maxBodyBytes: e.SIGNAL_BROKER_MAX_BODY_BYTES,
+      accountMaxInFlight: e.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT,
+      accountMaxQueued: e.SIGNAL_BROKER_ACCOUNT_MAX_QUEUED,
+    }),
+    ws: Object.freeze({
+      pingIntervalMs: e.SIGNAL_BROKER_WS_PING_INTERVAL_MS,
+      maxBufferedBytes: e.SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES,
+      maxClientFrameBytes: e.SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES,
+    }),
+    shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,216 @@
+// The composition root: wires the supervised signal-cli, the account actors, the HTTP and WebSocket front
+// doors and shutdown together. No decisions are made here; they live in the actors.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Broker } from '@signal-broker/broker';
+import type { CallOptions } from '@signal-broker/broker';
+import { SigError, isSigError } from '@signal-broker/errors';
+import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
+import { SignalCli } from '@signal-broker/signal-cli';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { DAEMON_VERSION } from './config.ts';
+import { sendJson } from './http/respond.ts';
+import { Router } from './http/router.ts';
+import { createHttpServer } from './http/server.ts';
+import { accountTag } from './logger.ts';
+import { AccountSettingsStore } from './rest/account-settings.ts';
+import { createLocalActions } from './rest/local-actions.ts';
+import { addRestRoutes } from './rest/routes.ts';
+import { ReceiveGateway, validateNumber } from './ws/receive-gateway.ts';
+
+/** signal-cli methods whose failures can be identity failures a trust mode of `always` resolves. */
+const SEND_FAMILY = new Set(['send', 'sendReaction', 'sendReceipt', 'sendTyping', 'remoteDelete']);
+
+export interface Daemon {
+  readonly address: AddressInfo;
+  readonly signalCli: SignalCli;
+  readonly broker: Broker;
+  /** Stop accepting, close WebSockets with 1001, stop signal-cli. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(config: Readonly<Config>, logger: Logger): Promise<Daemon> {
+  const log = logger.child({ component: 'daemon' });
+  const signalCli = new SignalCli({
+    bin: config.signalCli.bin,
+    configDir: config.signalCli.configDir,
+    trustNewIdentities: config.signalCli.trustNewIdentities,
+    ignoreAttachments: config.signalCli.ignoreAttachments,
+    ignoreStories: config.signalCli.ignoreStories,
+    sendReadReceipts: config.signalCli.sendReadReceipts,
+    readyTimeoutMs: config.signalCli.readyTimeoutMs,
+    requestTimeoutMs: config.signalCli.requestTimeoutMs,
+    maxPending: config.signalCli.maxPending,
+    restart: config.signalCli.restart,
+    stop: config.signalCli.stop,
+    logger: logger.child({ component: 'signal-cli' }),
+  });
+  const settings = new AccountSettingsStore(
+    join(config.signalCli.configDir, 'signal-broker', 'account-settings.json'),
+    config.signalCli.trustNewIdentities ?? 'on-first-use',
+  );
+  if (config.signalCli.ignoreAvatars || config.signalCli.ignoreStickers) {
+    log.warn('JSON_RPC_IGNORE_AVATARS and JSON_RPC_IGNORE_STICKERS have no effect: signal-cli 0.13.19 has no such options');
+  }
+
+  // Account calls go through the account's actor; this is how one reaches signal-cli.
+  const execute = async (account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions) => {
+    const withAccount = { ...params, account };
+    if (!SEND_FAMILY.has(method) || settings.get(account).trustMode !== 'always') return signalCli.request(method, withAccount, options);
+    try {
+      const result = await signalCli.request(method, withAccount, options);
+      // Partly delivered: trust the changed identities for the next message; this one reports them.
+      await trustAll(account, untrustedRecipients(result));
+      return result;
+    } catch (err) {
+      if (!isSigError(err, 'SIG_ERR_SIGNAL_UNTRUSTED_IDENTITY')) throw err;
+      const untrusted = untrustedRecipients(err.data);
+      if (untrusted.length === 0) throw err;
+      await trustAll(account, untrusted);
+      return signalCli.request(method, withAccount, options);
+    }
+  };
+  const trustAll = async (account: string, recipients: string[]) => {
+    for (const recipient of recipients) {
+      await signalCli.request('trust', { account, recipient, trustAllKnownKeys: true });
+      log.info({ accountTag: accountTag(account) }, 'trusted a changed identity (trust mode always)');
+    }
+  };
+
+  const broker = new Broker({
+    logger,
+    execute,
+    maxCallsInFlight: config.rest.accountMaxInFlight,
+    maxQueuedCalls: config.rest.accountMaxQueued,
+  });
+  broker.start();
+
+  // signal-cli → actors. The receive path only hands the raw frame over; the account actor fans it out.
+  signalCli.onReceive((n) => broker.deliver(n.account, n.raw));
+  signalCli.onRpcError((error) => broker.broadcastError(JSON.stringify({ error: error.message })));
+  signalCli.onStatus(({ status }) => {
+    broker.setCliStatus(status);
+    if (status === 'ready') void refreshAccounts();
+  });
+
+  let accountsLoaded!: () => void;
+  const firstAccounts = new Promise<void>((resolve) => (accountsLoaded = resolve));
+  async function refreshAccounts(): Promise<void> {
+    try {
+      const accounts = (await signalCli.api.listAccounts()).map((a) => a.number);
+      broker.syncAccounts(accounts);
+      log.info({ accounts: accounts.map(accountTag) }, 'accounts loaded');
+      accountsLoaded();
+    } catch (err) {
+      log.error({ err }, 'listAccounts failed; keeping the accounts known so far');
+    }
+  }
+
+  const gateway = new ReceiveGateway({
+    broker,
+    logger,
+    pingIntervalMs: config.ws.pingIntervalMs,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+    maxClientFrameBytes: config.ws.maxClientFrameBytes,
+  });
+
+  const openApi = buildOpenApi({ version: config.buildVersion });
+  const router = new Router()
+    .get('/v1/receive/{number}', ({ params }) => {
+      validateNumber(params.number ?? '');
+      throw new SigError(
+        'SIG_ERR_WS_UPGRADE_REQUIRED',
+        "websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header; " +
+          'connect with a WebSocket client (ws://HOST:PORT/v1/receive/<number>) to receive messages',
+      );
+    })
+    .get('/livez', ({ res }) => sendJson(res, 200, { status: 'ok' }))
+    .get('/readyz', ({ res }) => {
+      const dump = signalCli.dump();
+      const ready = dump.status === 'ready';
+      sendJson(res, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not-ready',
+        signalCli: {
+          status: dump.status,
+          version: dump.context.version,
+          pid: dump.context.pid,
+          restarts: dump.context.restarts,
+          lastFailure: dump.context.lastFailure,
+        },
+      });
+    })
+    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
+    .get('/v1/admin/actors', ({ res }) =>
+      sendJson(res, 200, { daemon: { version: DAEMON_VERSION, websockets: gateway.size }, signalCli: signalCli.dump(), broker: broker.dump() }),
+    );
+
+  addRestRoutes(router, {
+    broker,
+    signalCli,
+    runLocal: createLocalActions({
+      version: config.buildVersion,
+      signalCliConfigDir: config.signalCli.configDir,
+      rootLogger: logger,
+      settings,
+      signalCli,
+      broker,
+      refreshAccounts,
+    }),
+    planContext: { defaultTextMode: config.rest.defaultTextMode, now: Date.now },
+    maxBodyBytes: config.rest.maxBodyBytes,
+  });
+
+  const server = createHttpServer(router, logger);
+  server.on('upgrade', (req, socket, head) => {
+    if (!gateway.handleUpgrade(req, socket, head)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    }
+  });
+  await listen(server, config.host, config.port);
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port, version: DAEMON_VERSION }, 'listening');
+
+  signalCli.start();
+  Promise.all([signalCli.waitUntilReady(config.signalCli.readyTimeoutMs), firstAccounts]).then(
+    () =>
+      log.info(
+        { signalCliVersion: signalCli.dump().context.version, pid: signalCli.pid, accounts: broker.accounts().length },
+        'signal-broker is ready',
+      ),
+    (err: unknown) => log.error({ err }, 'signal-cli did not become ready; the supervisor keeps trying'),
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    signalCli,
+    broker,
+    close() {
+      closing ??= (async () => {
+        log.info('shutting down');
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.closeAll();
+        await signalCli.stop();
+        broker.stop();
+        server.closeAllConnections();
+        await serverClosed;
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

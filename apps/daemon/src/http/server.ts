@@ -1,0 +1,53 @@
+// The HTTP front door: routes requests, turns thrown SigErrors into JSON errors, never lets a handler's
+// failure take the process down.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { SigError } from '@signal-broker/errors';
+import type { Logger } from 'pino';
+import { sendError } from './respond.ts';
+import type { Router } from './router.ts';
+
+export function createHttpServer(router: Router, logger: Logger): Server {
+  const log = logger.child({ component: 'http' });
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 120_000 }, (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      sendError(res, new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'the request URL is invalid'));
+      return;
+    }
+    const match = router.match(req.method ?? 'GET', url.pathname);
+    switch (match.kind) {
+      case 'not-found':
+        sendError(res, new SigError('SIG_ERR_HTTP_NOT_FOUND', `no endpoint ${req.method} ${url.pathname}`));
+        return;
+      case 'bad-path':
+        sendError(res, new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'a path segment is not valid percent-encoding'));
+        return;
+      case 'method-not-allowed':
+        sendError(res, new SigError('SIG_ERR_HTTP_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`), {
+          allow: match.allow.join(', '),
+        });
+        return;
+      case 'found': {
+        const ctx = { req, res, url, params: match.params, log };
+        Promise.resolve()
+          .then(() => match.handler(ctx))
+          .catch((err: unknown) => {
+            if (!(err instanceof SigError) || err.httpStatus >= 500) {
+              log.error({ err, method: req.method, path: url.pathname }, 'request failed');
+            }
+            sendError(res, err);
+          });
+        return;
+      }
+    }
+  });
+  server.on('clientError', (err, socket) => {
+    log.debug({ err }, 'client error');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}

@@ -1,0 +1,93 @@
+// The REST endpoints the daemon answers itself rather than with a signal-cli call.
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Broker } from '@signal-broker/broker';
+import { SigError } from '@signal-broker/errors';
+import type { LocalAction } from '@signal-broker/rest-compat';
+import type { SignalCli } from '@signal-broker/signal-cli';
+import type { Logger } from 'pino';
+import type { AccountSettingsStore } from './account-settings.ts';
+
+export interface LocalActionDeps {
+  version: string;
+  signalCliConfigDir: string;
+  rootLogger: Logger;
+  settings: AccountSettingsStore;
+  signalCli: SignalCli;
+  broker: Broker;
+  /** Re-read signal-cli's accounts (after a device link finished). */
+  refreshAccounts: () => Promise<void>;
+}
+
+export function createLocalActions(deps: LocalActionDeps): (action: LocalAction) => Promise<unknown> {
+  const log = deps.rootLogger.child({ component: 'rest' });
+  const attachments = join(deps.signalCliConfigDir, 'attachments');
+  const attachmentPath = (id: string) => {
+    // rest-compat admits plain file names only; refuse anything that could leave the folder anyway.
+    if (id.includes('/') || id.includes('\\') || id === '.' || id === '..' || id.includes('\0')) {
+      throw new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'attachment: not a plain file name');
+    }
+    return join(attachments, id);
+  };
+  const knownAccount = (account: string) => {
+    if (!deps.broker.hasAccount(account)) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
+  };
+
+  return async (action) => {
+    switch (action.type) {
+      case 'about':
+        return { version: deps.version };
+      case 'health':
+        return null;
+      case 'getConfiguration':
+        return { logLevel: deps.rootLogger.level };
+      case 'setConfiguration':
+        deps.rootLogger.level = action.logLevel;
+        log.info({ level: action.logLevel }, 'log level changed');
+        return null;
+      case 'listAttachments':
+        try {
+          return (await readdir(attachments, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+          throw err;
+        }
+      case 'getAttachment':
+        try {
+          return await readFile(attachmentPath(action.id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw err;
+        }
+      case 'deleteAttachment':
+        try {
+          await unlink(attachmentPath(action.id));
+          return true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+          throw err;
+        }
+      case 'getAccountSettings':
+        knownAccount(action.account);
+        return deps.settings.get(action.account);
+      case 'setAccountSettings':
+        knownAccount(action.account);
+        deps.settings.set(action.account, { trustMode: action.trustMode });
+        log.info({ trustMode: action.trustMode }, 'account trust mode changed');
+        return null;
+      case 'startLinkQr': {
+        const link = await deps.signalCli.api.startLink();
+        // finishLink blocks until the phone scans the code (or signal-cli gives up); the answer goes out now.
+        deps.signalCli.api.finishLink({ deviceLinkUri: link.deviceLinkUri, deviceName: action.deviceName }).then(
+          (linked) => {
+            log.info({ deviceName: action.deviceName }, 'device linked');
+            void deps.refreshAccounts();
+            return linked;
+          },
+          (err: unknown) => log.warn({ err, deviceName: action.deviceName }, 'device link did not finish'),
+        );
+        return link;
+      }
+    }
+  };
+}

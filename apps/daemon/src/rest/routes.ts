@@ -1,0 +1,75 @@
+// Wires the REST endpoints described by @signal-broker/rest-compat to the router: validate, plan, run the
+// plan's signal-cli calls (account calls through the account's actor, in order) or its local action, and
+// answer with the compatible status and body.
+import type { Broker } from '@signal-broker/broker';
+import { SigError, isSigError } from '@signal-broker/errors';
+import { endpoints, restErrorResponse } from '@signal-broker/rest-compat';
+import type { EndpointPlan, LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
+import type { SignalCli } from '@signal-broker/signal-cli';
+import type { ServerResponse } from 'node:http';
+import type { Router } from '../http/router.ts';
+import { sendEmpty, sendJson } from '../http/respond.ts';
+import { readJsonBody } from './body.ts';
+
+export interface RestDeps {
+  broker: Broker;
+  signalCli: SignalCli;
+  runLocal: (action: LocalAction) => Promise<unknown>;
+  planContext: PlanContext;
+  maxBodyBytes: number;
+}
+
+export function addRestRoutes(router: Router, deps: RestDeps): void {
+  for (const endpoint of endpoints) {
+    router.add(endpoint.method, endpoint.path, async ({ req, res, url, params, log }) => {
+      let account: string | undefined;
+      let response: RestResponse;
+      try {
+        const body = await readJsonBody(req, deps.maxBodyBytes);
+        const plan = endpoint.plan({ pathParams: params, query: url.searchParams, body }, deps.planContext);
+        if (plan.kind === 'local') {
+          response = await plan.respond(await deps.runLocal(plan.action));
+        } else {
+          account = plan.account;
+          response = await plan.respond(await runCalls(plan, deps));
+        }
+      } catch (err) {
+        response = restErrorResponse(err, account);
+        if (response.status >= 500 && !(isSigError(err) && err.code.startsWith('SIG_ERR_CLI_'))) {
+          log.error({ err, operation: endpoint.id }, 'request failed');
+        }
+      }
+      write(res, response);
+    });
+  }
+}
+
+async function runCalls(plan: Extract<EndpointPlan, { kind: 'rpc' }>, deps: RestDeps): Promise<unknown[]> {
+  let account = plan.account;
+  if (account === undefined && plan.anyAccount) {
+    account = deps.broker.accounts()[0];
+    if (account === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
+  }
+  const results: unknown[] = [];
+  for (const call of plan.calls) results.push(await runCall(account, call, deps));
+  return results;
+}
+
+function runCall(account: string | undefined, call: RpcCall, deps: RestDeps): Promise<unknown> {
+  if (account === undefined) return deps.signalCli.request(call.method, call.params);
+  // Known accounts: through the account's actor, behind its earlier calls. An account signal-cli has and
+  // the broker does not know yet goes straight to signal-cli, which answers for it.
+  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params);
+  return deps.signalCli.request(call.method, { ...call.params, account });
+}
+
+function write(res: ServerResponse, response: RestResponse): void {
+  if (response.raw !== undefined) {
+    res.writeHead(response.status, { 'content-type': response.raw.contentType, 'content-length': response.raw.data.length });
+    res.end(response.raw.data);
+  } else if (response.body !== undefined) {
+    sendJson(res, response.status, response.body);
+  } else {
+    sendEmpty(res, response.status);
+  }
+}

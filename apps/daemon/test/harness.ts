@@ -1,0 +1,201 @@
+// Runs the bundled daemon (apps/daemon/dist/main.js, what `pnpm start` runs) against the fake signal-cli,
+// through the real execa path, on 127.0.0.1 and a free port. Tests talk to it with real HTTP and ws clients
+// and script signal-cli through the fake's control socket.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FakeControl, fakeSignalCliPath } from '@signal-broker/testkit';
+import type { FakeScenario } from '@signal-broker/testkit';
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import split2 from 'split2';
+import WebSocket from 'ws';
+
+export const daemonPath = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface DaemonHandle {
+  port: number;
+  baseUrl: string;
+  wsUrl: (account: string) => string;
+  configDir: string;
+  control: FakeControl;
+  logs: LogLine[];
+  pid: number;
+  /** Resolves with the first log line matching `msg` (and `match`, if given). */
+  waitForLog(msg: string, match?: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** GET the ops dump. */
+  actors(): Promise<ActorsDump>;
+  /** Send a signal and await the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | undefined>;
+  /** Kill everything left (afterEach); safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+export interface ActorsDump {
+  daemon: { websockets: number };
+  signalCli: { status: string; context: { pid: number | null; generation: number } };
+  broker: {
+    cliStatus: string;
+    accounts: Array<{ account: string; state: string; subscribers: Array<{ id: string; framesDelivered: number }>; counters: Record<string, number> }>;
+    totals: { subscribers: number; accounts: number };
+  };
+}
+
+export interface StartOptions {
+  accounts?: string[];
+  scenario?: FakeScenario;
+  env?: Record<string, string>;
+  /** Wait for 'signal-broker is ready' (default true). */
+  waitReady?: boolean;
+  /** Connect to the fake's control socket (default true; false when signal-cli will not start). */
+  withControl?: boolean;
+}
+
+export function writeAccounts(configDir: string, accounts: string[]): void {
+  mkdirSync(join(configDir, 'data'), { recursive: true });
+  const entries = accounts.map((number, i) => ({ path: String(100000 + i), environment: 'LIVE', number, uuid: null }));
+  writeFileSync(join(configDir, 'data', 'accounts.json'), JSON.stringify({ accounts: entries, version: 2 }));
+}
+
+export async function startDaemon(options: StartOptions = {}): Promise<DaemonHandle> {
+  const workDir = mkdtempSync(join(tmpdir(), 'sb-daemon-'));
+  const configDir = join(workDir, 'signal-cli');
+  writeAccounts(configDir, options.accounts ?? ['+15555550123']);
+  const controlPath = join(workDir, 'fake.sock');
+  const child: ResultPromise = execa('node', [daemonPath], {
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      PORT: '0',
+      MODE: 'json-rpc',
+      LOG_LEVEL: 'debug',
+      SIGNAL_CLI_BIN: fakeSignalCliPath,
+      SIGNAL_CLI_CONFIG_DIR: configDir,
+      FAKE_SIGNAL_CLI_CONTROL: controlPath,
+      FAKE_SIGNAL_CLI_SCENARIO: JSON.stringify(options.scenario ?? {}),
+      SIGNAL_BROKER_RESTART_INITIAL_DELAY_MS: '50',
+      SIGNAL_BROKER_RESTART_MAX_DELAY_MS: '500',
+      SIGNAL_BROKER_STOP_GRACE_MS: '3000',
+      SIGNAL_BROKER_KILL_GRACE_MS: '3000',
+      ...options.env,
+    },
+  });
+  const logs: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  child.stdout!.pipe(split2()).on('data', (line: string) => {
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      logs.push({ level: 60, msg: 'unparsable daemon output', line });
+    }
+    for (const w of waiters) w();
+  });
+  const stderr: string[] = [];
+  child.stderr!.pipe(split2()).on('data', (line: string) => stderr.push(line));
+  let exitCode: number | undefined;
+  let exited = false;
+  const exit = child.then((r) => {
+    exited = true;
+    exitCode = r.exitCode;
+    for (const w of waiters) w();
+    return r.exitCode;
+  });
+
+  const waitForLog = (msg: string, match: (l: LogLine) => boolean = () => true, timeoutMs = 20_000) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = logs.find((l) => l.msg === msg && match(l));
+        if (found) {
+          cleanup();
+          resolve(found);
+        } else if (exited) {
+          cleanup();
+          reject(new Error(`daemon exited (${String(exitCode)}) before logging "${msg}"; stderr: ${stderr.join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for log "${msg}"; last lines: ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  let control: FakeControl | undefined;
+  const dispose = async () => {
+    control?.close();
+    if (!exited) {
+      child.kill('SIGKILL');
+      await exit;
+    }
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  try {
+    const listening = await waitForLog('listening');
+    const port = listening.port as number;
+    if (options.withControl !== false) control = await FakeControl.connect(controlPath, { timeoutMs: 20_000 });
+    if (options.waitReady !== false) await waitForLog('signal-broker is ready');
+    const baseUrl = `http://127.0.0.1:${port}`;
+    return {
+      port,
+      baseUrl,
+      wsUrl: (account) => `ws://127.0.0.1:${port}/v1/receive/${encodeURIComponent(account)}`,
+      configDir,
+      get control(): FakeControl {
+        if (control === undefined) throw new Error('started with withControl: false');
+        return control;
+      },
+      logs,
+      pid: child.pid!,
+      waitForLog,
+      actors: async () => (await (await fetch(`${baseUrl}/v1/admin/actors`)).json()) as ActorsDump,
+      async stop(signal: NodeJS.Signals = 'SIGTERM') {
+        child.kill(signal);
+        return exit;
+      },
+      dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** A ws client that records text frames as strings. */
+export interface RecordingClient {
+  ws: WebSocket;
+  frames: string[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+export function connect(url: string): Promise<RecordingClient> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const frames: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((res) =>
+      ws.once('close', (code, reason) => res({ code, reason: reason.toString() })),
+    );
+    ws.on('message', (data) => frames.push(data.toString()));
+    ws.once('open', () => resolve({ ws, frames, closed }));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, body })));
+    });
+    ws.once('error', reject);
+  });
+}

@@ -1,0 +1,120 @@
+// GET /v1/receive/{number} as a WebSocket: frames byte for byte, refusals before the upgrade, error
+// frames, client frame limit, heartbeat, and accounts that appear while running.
+import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures } from '@signal-broker/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { connect, startDaemon } from './harness.ts';
+import type { DaemonHandle } from './harness.ts';
+
+const OTHER = '+4915112345678';
+
+/** The `params` text of a notification line, as signal-cli printed it. */
+function paramsOf(line: string): string {
+  return line.slice(NOTIFICATION_PREFIX.length, -1);
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('receive WebSocket', () => {
+  let daemon: DaemonHandle | undefined;
+  afterEach(async () => {
+    await daemon?.dispose();
+    daemon = undefined;
+  });
+
+  it('sends every notification form as the params object, byte for byte, in order', async () => {
+    daemon = await startDaemon({ accounts: [FIXTURE_ACCOUNT, OTHER] });
+    const a = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    const b = await connect(`ws://127.0.0.1:${daemon.port}/v1/receive/%2B15555550123`);
+    const other = await connect(daemon.wsUrl(OTHER));
+    await until(async () => (await daemon!.actors()).broker.totals.subscribers === 3);
+    for (const f of fixtures) await daemon.control.emitRaw(f.line);
+    const expected = fixtures.map((f) => paramsOf(f.line));
+    await until(() => a.frames.length === expected.length && b.frames.length === expected.length);
+    expect(a.frames).toEqual(expected);
+    expect(b.frames).toEqual(expected);
+    expect(other.frames).toEqual([]);
+    // The frames of emitted (not raw) messages carry the right account too.
+    await daemon.control.emit({ account: OTHER, count: 3 });
+    await until(() => other.frames.length === 3);
+    for (const frame of other.frames) expect(JSON.parse(frame)).toMatchObject({ account: OTHER });
+  });
+
+  it('refuses unknown and malformed numbers before the upgrade, with a JSON error', async () => {
+    daemon = await startDaemon();
+    const unknown = await connect(daemon.wsUrl('+15555550999')).catch((e: { status: number; body: string }) => e);
+    expect(unknown).toMatchObject({ status: 400 });
+    expect(JSON.parse((unknown as { body: string }).body)).toMatchObject({ code: 'SIG_ERR_ACCOUNT_UNKNOWN' });
+    const malformed = await connect(`ws://127.0.0.1:${daemon.port}/v1/receive/12345`).catch((e: { status: number; body: string }) => e);
+    expect(malformed).toMatchObject({ status: 400 });
+    expect(JSON.parse((malformed as { body: string }).body)).toMatchObject({ code: 'SIG_ERR_ACCOUNT_INVALID_NUMBER' });
+    const badEscape = await connect(`ws://127.0.0.1:${daemon.port}/v1/receive/%E0%A4%A`).catch((e: { status: number }) => e);
+    expect(badEscape).toMatchObject({ status: 400 });
+  });
+
+  it('explains how to connect when a plain GET arrives', async () => {
+    daemon = await startDaemon();
+    const res = await fetch(`${daemon.baseUrl}/v1/receive/%2B15555550123`);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; code: string };
+    expect(body.code).toBe('SIG_ERR_WS_UPGRADE_REQUIRED');
+    expect(body.error).toContain("'upgrade' token not found in 'Connection' header");
+    expect(body.error).toContain('ws://');
+  });
+
+  it('forwards a JSON-RPC error signal-cli reports without a request as {"error":…}', async () => {
+    daemon = await startDaemon({ accounts: [FIXTURE_ACCOUNT, OTHER] });
+    const a = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    const b = await connect(daemon.wsUrl(OTHER));
+    await until(async () => (await daemon!.actors()).broker.totals.subscribers === 2);
+    await daemon.control.emitRaw('{"jsonrpc":"2.0","error":{"code":-32603,"message":"receive loop failed","data":null},"id":null}');
+    await until(() => a.frames.length === 1 && b.frames.length === 1);
+    expect(a.frames).toEqual(['{"error":"receive loop failed"}']);
+    expect(b.frames).toEqual(['{"error":"receive loop failed"}']);
+  });
+
+  it('ignores small client frames and closes with 1009 over the limit', async () => {
+    daemon = await startDaemon({ env: { SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: '1024' } });
+    const client = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    client.ws.send('hello');
+    await daemon.control.emit({ account: FIXTURE_ACCOUNT, count: 1 });
+    await until(() => client.frames.length === 1);
+    client.ws.send('x'.repeat(2048));
+    expect((await client.closed).code).toBe(1009);
+    await until(async () => (await daemon!.actors()).broker.totals.subscribers === 0);
+  });
+
+  it('terminates a client that stops answering pings, and keeps one that answers', async () => {
+    daemon = await startDaemon({ env: { SIGNAL_BROKER_WS_PING_INTERVAL_MS: '150' } });
+    const silent = new WebSocket(daemon.wsUrl(FIXTURE_ACCOUNT), { autoPong: false });
+    const silentClosed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    const healthy = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    expect(await silentClosed).toBe(1006);
+    const dump = await daemon.actors();
+    expect(dump.broker.accounts[0]!.counters.heartbeatTimeouts).toBe(1);
+    expect(dump.broker.totals.subscribers).toBe(1);
+    expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
+    expect(daemon.logs.some((l) => l.code === 'SIG_ERR_WS_HEARTBEAT_TIMEOUT')).toBe(true);
+  });
+
+  it('creates the actor of an account that appears while running and accepts clients for it', async () => {
+    daemon = await startDaemon();
+    const fresh = '+4930123456789';
+    await daemon.control.addAccount(fresh);
+    // Its first message makes the daemon aware of it (as after linking), and nothing is lost.
+    await daemon.control.emit({ account: fresh, count: 1 });
+    await until(async () => (await daemon!.actors()).broker.accounts.some((a) => a.account === fresh));
+    const client = await connect(daemon.wsUrl(fresh));
+    await until(async () => (await daemon!.actors()).broker.totals.subscribers === 1);
+    await daemon.control.emit({ account: fresh, count: 2 });
+    await until(() => client.frames.length === 2);
+    const dump = await daemon.actors();
+    expect(dump.broker.accounts.find((a) => a.account === fresh)?.counters.received).toBe(3);
+  });
+});

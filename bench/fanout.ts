@@ -1,0 +1,144 @@
+// `pnpm bench fanout`: the fake emits stamped messages for one account at a set rate to N attached
+// WebSocket clients. Measured for the daemon (supervisor → account actor → per-client outboxes) and, in the
+// same run, for a baseline ws server that broadcasts the same lines with no actors (baseline-ws-server.mjs).
+// Each frame carries `seq=<n> t=<emit time>`; clients count frames, check order and take latencies.
+import WebSocket from 'ws';
+import { median, parseBenchArgs, percentile, report, round } from './lib.ts';
+import { startServer } from './servers.ts';
+import type { BenchServer, ServerKind } from './servers.ts';
+
+const ACCOUNT = '+15555550123';
+const STAMP = /seq=(\d+) t=([\d.]+)/;
+
+interface RunFigures {
+  delivered: number;
+  lost: number;
+  order_violations: number;
+  p50_ms: number;
+  p99_ms: number;
+  fps: number;
+  rss_mb: number;
+}
+
+async function connectAll(server: BenchServer, n: number, onFrame: (client: number, data: string) => void): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  for (let start = 0; start < n; start += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, n - start) }, (_, k) => {
+        const client = start + k;
+        return new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(server.wsUrl(ACCOUNT));
+          ws.on('message', (data) => onFrame(client, data.toString()));
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        });
+      }),
+    );
+    sockets.push(...batch);
+  }
+  return sockets;
+}
+
+async function measure(kind: ServerKind, clients: number, rate: number, seconds: number): Promise<RunFigures> {
+  const server = await startServer(kind, [ACCOUNT]);
+  try {
+    const count = rate === 0 ? 20_000 : Math.round(rate * seconds);
+    const received = new Uint32Array(clients);
+    const lastSeq = new Int32Array(clients).fill(-1);
+    let orderViolations = 0;
+    const latencies: number[] = [];
+    let lastReceipt = 0;
+    const sockets = await connectAll(server, clients, (client, data) => {
+      const now = performance.timeOrigin + performance.now();
+      const m = STAMP.exec(data);
+      if (m === null) return;
+      const seq = Number(m[1]);
+      if (seq <= lastSeq[client]!) orderViolations++;
+      lastSeq[client] = seq;
+      received[client]!++;
+      latencies.push(now - Number(m[2]));
+      lastReceipt = now;
+    });
+    if (kind === 'daemon') {
+      for (let i = 0; i < 500 && (await server.subscribers()) !== clients; i++) await new Promise((r) => setTimeout(r, 10));
+    }
+    // Warm-up burst, not counted.
+    await server.control.emit({ account: ACCOUNT, count: 200, rate: 0, fixture: 'typingStarted' });
+    const start = performance.timeOrigin + performance.now();
+    await server.control.emit({ account: ACCOUNT, count, rate, stamp: true });
+    const expected = count * clients;
+    const deadline = Date.now() + 15_000;
+    const total = () => received.reduce((a, b) => a + b, 0);
+    while (total() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const delivered = total();
+    const mem = server.memory();
+    for (const ws of sockets) ws.terminate();
+    latencies.sort((a, b) => a - b);
+    return {
+      delivered,
+      lost: expected - delivered,
+      order_violations: orderViolations,
+      p50_ms: round(percentile(latencies, 50), 3),
+      p99_ms: round(percentile(latencies, 99), 3),
+      fps: round(delivered / ((lastReceipt - start) / 1000), 0),
+      rss_mb: mem.peakMb,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseBenchArgs(argv, {
+    clients: { type: 'string' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+  });
+  const rate = Number(args.rate);
+  const seconds = Number(args.seconds);
+  const rounds = Number(args.rounds);
+  const configs =
+    args.clients !== undefined
+      ? [{ clients: Number(args.clients), rate }]
+      : [
+          { clients: 1, rate },
+          { clients: 10, rate },
+          { clients: 100, rate },
+          // 1,000 clients at 1,000 msg/s would be a million frames a second on two cores; use a tenth.
+          { clients: 1000, rate: rate === 0 ? 0 : Math.max(1, Math.round(rate / 10)) },
+        ];
+  const matrix = [];
+  for (const { clients, rate: r } of configs) {
+    const ours: RunFigures[] = [];
+    const base: RunFigures[] = [];
+    for (let i = 0; i < rounds; i++) {
+      ours.push(await measure('daemon', clients, r, seconds));
+      base.push(await measure('baseline', clients, r, seconds));
+    }
+    const med = (rs: RunFigures[], k: keyof RunFigures) => median(rs.map((x) => x[k]));
+    const row = {
+      clients,
+      rate: r,
+      delivered: ours.reduce((a, x) => a + x.delivered, 0),
+      lost: ours.reduce((a, x) => a + x.lost, 0),
+      order_violations: ours.reduce((a, x) => a + x.order_violations, 0),
+      p50_ms: med(ours, 'p50_ms'),
+      p99_ms: med(ours, 'p99_ms'),
+      fps: med(ours, 'fps'),
+      rss_mb: med(ours, 'rss_mb'),
+      baseline_lost: base.reduce((a, x) => a + x.lost, 0),
+      baseline_p50_ms: med(base, 'p50_ms'),
+      baseline_p99_ms: med(base, 'p99_ms'),
+      baseline_fps: med(base, 'fps'),
+      baseline_rss_mb: med(base, 'rss_mb'),
+      ratio: round(med(ours, 'fps') / med(base, 'fps'), 3),
+      rounds,
+      seconds,
+    };
+    matrix.push(row);
+    process.stdout.write(`${JSON.stringify(row)}\n`);
+  }
+  const headline = matrix.find((m) => m.clients === 100) ?? matrix[0]!;
+  report('fanout: daemon vs baseline ws broadcast (medians of rounds; losses summed)', { ...headline, matrix }, Boolean(args.json));
+}

@@ -1,0 +1,37 @@
+// Shared helpers for benchmarks: argument parsing, percentiles, medians and output.
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+
+export function parseBenchArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  return parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, ...options }, strict: true }).values;
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+export function rssMb(): number {
+  return round(process.memoryUsage().rss / (1024 * 1024), 1);
+}
+
+/** Print a summary for people, then (with --json) the figures as the last line. */
+export function report(title: string, figures: Record<string, unknown>, json: boolean): void {
+  process.stdout.write(`\n${title}\n`);
+  for (const [k, v] of Object.entries(figures)) process.stdout.write(`  ${k.padEnd(24)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+export const fakeSignalCli = new URL('../packages/testkit/dist/fake-signal-cli.js', import.meta.url).pathname;

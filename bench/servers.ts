@@ -1,0 +1,93 @@
+// Starts the two servers the receive benchmarks compare, each with its own fake signal-cli: the real daemon
+// (apps/daemon/dist/main.js) and the baseline (baseline-ws-server.mjs). Both listen on 127.0.0.1 and a free
+// port, and stop on SIGTERM.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { FakeControl } from '../packages/testkit/src/index.ts';
+import { fakeSignalCli } from './lib.ts';
+
+export type ServerKind = 'daemon' | 'baseline';
+
+export interface BenchServer {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  control: FakeControl;
+  wsUrl: (account: string) => string;
+  /** Peak and current resident memory of the server process, in MiB. */
+  memory(): { peakMb: number; rssMb: number };
+  /** Subscribers the daemon's account actors hold (daemon only; baseline: undefined). */
+  subscribers(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+const daemonMain = new URL('../apps/daemon/dist/main.js', import.meta.url).pathname;
+const baselineMain = new URL('./baseline-ws-server.mjs', import.meta.url).pathname;
+
+export async function startServer(kind: ServerKind, accounts: string[]): Promise<BenchServer> {
+  const workDir = mkdtempSync(join(tmpdir(), `sb-bench-${kind}-`));
+  const configDir = join(workDir, 'signal-cli');
+  mkdirSync(join(configDir, 'data'), { recursive: true });
+  writeFileSync(
+    join(configDir, 'data', 'accounts.json'),
+    JSON.stringify({ accounts: accounts.map((number, i) => ({ path: String(200000 + i), environment: 'LIVE', number, uuid: null })), version: 2 }),
+  );
+  const controlPath = join(workDir, 'fake.sock');
+  const env = {
+    ...process.env,
+    MODE: 'json-rpc',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    SIGNAL_CLI_BIN: fakeSignalCli,
+    SIGNAL_CLI_CONFIG_DIR: configDir,
+    FAKE_SIGNAL_CLI_CONTROL: controlPath,
+    FAKE_SIGNAL_CLI_SCENARIO: '{}',
+  };
+  const child: ChildProcess = spawn('node', [kind === 'daemon' ? daemonMain : baselineMain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    let ready = kind === 'baseline';
+    let found: number | undefined;
+    lines.on('line', (line) => {
+      const msg = JSON.parse(line) as { port?: number; msg?: string };
+      if (kind === 'baseline' || msg.msg === 'listening') found ??= msg.port;
+      if (msg.msg === 'signal-broker is ready') ready = true;
+      if (found !== undefined && ready) {
+        resolve(found);
+        lines.removeAllListeners('line');
+        child.stdout!.resume();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} exited with ${String(code)} before it was ready`)));
+  });
+  const control = await FakeControl.connect(controlPath, { timeoutMs: 20_000 });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    kind,
+    port,
+    pid: child.pid!,
+    control,
+    wsUrl: (account) => `ws://127.0.0.1:${port}/v1/receive/${encodeURIComponent(account)}`,
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+      return { peakMb: Math.round(kb('VmHWM') / 102.4) / 10, rssMb: Math.round(kb('VmRSS') / 102.4) / 10 };
+    },
+    async subscribers() {
+      if (kind !== 'daemon') return undefined;
+      const dump = (await (await fetch(`${baseUrl}/v1/admin/actors`)).json()) as { broker: { totals: { subscribers: number } } };
+      return dump.broker.totals.subscribers;
+    },
+    async stop() {
+      control.close();
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}

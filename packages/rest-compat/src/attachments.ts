@@ -1,0 +1,124 @@
+// Attachments and avatars travel to signal-cli as `data:` URIs (signal-cli ≥ 0.10.8 for attachments, ≥ 0.11.6 for
+// updateGroup/updateProfile avatars), so no temporary files are written and the daemon needs no shared filesystem.
+import { badRequest } from './errors.ts';
+import { isStrictBase64 } from './identifiers.ts';
+
+export interface DataUri {
+  /** `type/subtype`. */
+  mime: string;
+  filename?: string;
+  /** Strict standard base64. */
+  base64: string;
+}
+
+/** RFC 6838 type and subtype tokens. */
+const MIME = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+const FILENAME_FORBIDDEN = /[;,/\\\u0000-\u001f\u007f]/;
+const MAX_FILENAME = 255;
+
+export type DataUriResult = { ok: true; value: DataUri } | { ok: false; reason: string };
+
+/**
+ * Parse `data:<mime>;base64,<data>` or `data:<mime>;filename=<name>;base64,<data>` (upstream's two forms; other
+ * `;key=value` parameters are ignored). Returns a reason when the string is a malformed data URI.
+ */
+export function parseDataUri(input: string): DataUriResult {
+  if (!input.startsWith('data:')) return { ok: false, reason: 'not a data: URI' };
+  const marker = input.lastIndexOf(';base64,');
+  if (marker === -1) return { ok: false, reason: 'a data: URI needs ";base64," before the data' };
+  const base64 = input.slice(marker + ';base64,'.length).replace(/[\r\n]/g, '');
+  const [mime = '', ...parameters] = input.slice('data:'.length, marker).split(';');
+  if (!MIME.test(mime)) return { ok: false, reason: 'the data: URI has no valid MIME type (type/subtype)' };
+  let filename: string | undefined;
+  for (const parameter of parameters) {
+    if (parameter.startsWith('filename=')) {
+      filename = parameter.slice('filename='.length);
+      if (filename === '' || filename.length > MAX_FILENAME || FILENAME_FORBIDDEN.test(filename) || filename === '.' || filename === '..') {
+        return { ok: false, reason: 'the filename in the data: URI is empty, too long or contains ; , / \\ or control characters' };
+      }
+    }
+  }
+  if (!isStrictBase64(base64)) return { ok: false, reason: 'the data is not valid base64' };
+  return { ok: true, value: filename === undefined ? { mime, base64 } : { mime, filename, base64 } };
+}
+
+/** The data URI string signal-cli accepts. */
+export function formatDataUri(uri: DataUri): string {
+  const name = uri.filename === undefined ? '' : `;filename=${uri.filename}`;
+  return `data:${uri.mime}${name};base64,${uri.base64}`;
+}
+
+/**
+ * Normalise one REST attachment (plain base64, or a data URI with or without `filename=`) to a signal-cli data
+ * URI. Plain base64 gets a MIME type sniffed from its content. Throws a 400 naming `field`.
+ */
+export function toSignalAttachment(input: string, field: string): string {
+  if (input.startsWith('data:')) {
+    const parsed = parseDataUri(input);
+    if (!parsed.ok) throw badRequest(field, parsed.reason);
+    return formatDataUri(parsed.value);
+  }
+  const base64 = input.replace(/[\r\n]/g, '');
+  if (!isStrictBase64(base64)) {
+    throw badRequest(field, 'not valid base64 or a data:<mime>[;filename=<name>];base64,<data> URI');
+  }
+  return formatDataUri({ mime: sniffMime(Buffer.from(base64, 'base64')), base64 });
+}
+
+function startsWith(buf: Buffer, bytes: ReadonlyArray<number>, offset = 0): boolean {
+  if (buf.length < offset + bytes.length) return false;
+  return bytes.every((b, i) => buf[offset + i] === b);
+}
+
+function ascii(s: string): number[] {
+  return Array.from(s, (c) => c.charCodeAt(0));
+}
+
+/**
+ * The MIME type of common attachment and image formats by their magic bytes; valid UTF-8 text without control
+ * characters is `text/plain`; anything else `application/octet-stream`. No parameters (no `charset`).
+ */
+export function sniffMime(buf: Buffer): string {
+  if (startsWith(buf, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
+  if (startsWith(buf, [0xff, 0xd8, 0xff])) return 'image/jpeg';
+  if (startsWith(buf, ascii('GIF87a')) || startsWith(buf, ascii('GIF89a'))) return 'image/gif';
+  if (startsWith(buf, ascii('RIFF')) && startsWith(buf, ascii('WEBP'), 8)) return 'image/webp';
+  if (startsWith(buf, ascii('RIFF')) && startsWith(buf, ascii('WAVE'), 8)) return 'audio/wav';
+  if (startsWith(buf, ascii('BM')) && buf.length > 14) return 'image/bmp';
+  if (startsWith(buf, ascii('%PDF-'))) return 'application/pdf';
+  if (startsWith(buf, ascii('ftyp'), 4)) {
+    const brand = buf.subarray(8, 12).toString('latin1');
+    if (brand === 'qt  ') return 'video/quicktime';
+    if (brand.startsWith('M4A')) return 'audio/mp4';
+    if (brand === 'heic' || brand === 'heix' || brand === 'mif1') return 'image/heic';
+    if (brand === 'avif') return 'image/avif';
+    if (brand.startsWith('3gp')) return 'video/3gpp';
+    return 'video/mp4';
+  }
+  if (startsWith(buf, ascii('OggS'))) return 'audio/ogg';
+  if (startsWith(buf, ascii('ID3')) || startsWith(buf, [0xff, 0xfb]) || startsWith(buf, [0xff, 0xf3])) return 'audio/mpeg';
+  if (startsWith(buf, ascii('fLaC'))) return 'audio/flac';
+  if (startsWith(buf, [0x1a, 0x45, 0xdf, 0xa3])) return 'video/webm';
+  if (startsWith(buf, [0x50, 0x4b, 0x03, 0x04])) return 'application/zip';
+  if (startsWith(buf, [0x1f, 0x8b])) return 'application/gzip';
+  if (buf.length > 0 && isPlainText(buf)) return 'text/plain';
+  return 'application/octet-stream';
+}
+
+function isPlainText(buf: Buffer): boolean {
+  const sample = buf.subarray(0, 4096);
+  for (const byte of sample) {
+    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c) return false;
+    if (byte === 0x7f) return false;
+  }
+  // A cut in the middle of a multi-byte sequence at the sample end is fine.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(sample);
+  const replacements = text.split('\uFFFD').length - 1;
+  return replacements <= (sample.length < buf.length ? 1 : 0);
+}
+
+/** Content-Type header for sniffed bytes (`text/plain` gets `charset=utf-8`, as upstream's mimetype library). */
+export function sniffContentType(buf: Buffer): string {
+  const mime = sniffMime(buf);
+  return mime === 'text/plain' ? 'text/plain; charset=utf-8' : mime;
+}

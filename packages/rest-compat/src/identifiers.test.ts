@@ -1,0 +1,117 @@
+import { isSigError } from '@signal-broker/errors';
+import { describe, expect, it } from 'vitest';
+
+import {
+  classifyRecipient,
+  isValidNumber,
+  isValidUsername,
+  isUuid,
+  toRestGroupId,
+  toSignalGroupId,
+} from './identifiers.ts';
+
+// A real signal-cli v2 group id (32 bytes) from the jsonrpc reference §5.5, and its REST form.
+const GROUP = 'IPzKUYbvkVV/Rw86czvEv3JWsrqhTQ3v96jfAkWeSOc=';
+const REST_GROUP = 'group.SVB6S1VZYnZrVlYvUnc4NmN6dkV2M0pXc3JxaFRRM3Y5NmpmQWtXZVNPYz0=';
+// signal-cli's 16-byte id of a group the harness created (not a v2 group id).
+const SHORT_GROUP = 'YhmW7HnI6k6I4P2A07WZsg==';
+
+describe('isValidNumber', () => {
+  it.each([
+    ['+4915112345678', true],
+    ['+15555550100', true],
+    ['+431212131491291', true], // 15 digits, upstream's swagger example
+    ['+123456', true], // 6 digits
+    ['+12345', false],
+    ['+1234567890123456', false], // 16 digits
+    ['+0123456789', false], // country codes do not start with 0
+    ['4915112345678', false],
+    ['+49 151 12345678', false], // spaces are removed by callers before this check
+    ['+49151x2345678', false],
+    ['', false],
+    ['+', false],
+  ])('%s → %s', (input, expected) => {
+    expect(isValidNumber(input)).toBe(expected);
+  });
+});
+
+describe('isUuid / isValidUsername', () => {
+  it('accepts canonical UUIDs in either case', () => {
+    expect(isUuid('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa')).toBe(true);
+    expect(isUuid('11111111-2222-4333-8444-555555555555')).toBe(true);
+    expect(isUuid('AAAAAAAA-AAAA-4AAA-8AAA-AAAAAAAAAAAA')).toBe(true);
+    expect(isUuid('aaaaaaaaaaaa4aaa8aaaaaaaaaaaaaaa')).toBe(false);
+    expect(isUuid('{aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa}')).toBe(false);
+  });
+
+  it('accepts nickname.discriminator usernames', () => {
+    expect(isValidUsername('alice.01')).toBe(true);
+    expect(isValidUsername('test_user.1234567890')).toBe(true);
+    expect(isValidUsername('group.42')).toBe(true);
+    expect(isValidUsername('al.01')).toBe(false); // nickname too short
+    expect(isValidUsername('alice')).toBe(false); // no discriminator
+    expect(isValidUsername('alice.1')).toBe(false);
+    expect(isValidUsername('1alice.01')).toBe(false);
+    expect(isValidUsername('ali ce.01')).toBe(false);
+  });
+});
+
+describe('group ids', () => {
+  it('toRestGroupId is "group." + base64 of the signal-cli id', () => {
+    expect(toRestGroupId(GROUP)).toBe(REST_GROUP);
+    expect(toRestGroupId(GROUP)).toBe(`group.${Buffer.from(GROUP).toString('base64')}`);
+  });
+
+  it('toSignalGroupId reverses it, with or without the prefix', () => {
+    expect(toSignalGroupId(REST_GROUP)).toBe(GROUP);
+    expect(toSignalGroupId(REST_GROUP.slice('group.'.length))).toBe(GROUP);
+  });
+
+  it.each([
+    ['a signal-cli id passed directly', GROUP],
+    ['the REST form of a 16-byte id', toRestGroupId(SHORT_GROUP)],
+    ['not base64', 'group.not-base64!'],
+    ['missing padding', REST_GROUP.replace(/=+$/, '')],
+    ['empty', 'group.'],
+    ['base64 of non-base64', `group.${Buffer.from('hello world!').toString('base64')}`],
+  ])('rejects %s with a 400 naming the field', (_name, input) => {
+    let thrown: unknown;
+    try {
+      toSignalGroupId(input, 'recipients[0]');
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isSigError(thrown, 'SIG_ERR_HTTP_BAD_REQUEST')).toBe(true);
+    expect((thrown as Error).message).toMatch(/^recipients\[0\]: not a valid group id/);
+  });
+});
+
+describe('classifyRecipient (upstream getRecipientType)', () => {
+  it.each([
+    ['+4915112345678', { kind: 'number', value: '+4915112345678' }],
+    ['+49 151 1234 5678', { kind: 'number', value: '+4915112345678' }],
+    ['aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', { kind: 'uuid', value: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa' }],
+    ['AAAAAAAA-AAAA-4AAA-8AAA-AAAAAAAAAAAA', { kind: 'uuid', value: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa' }],
+    ['alice.01', { kind: 'username', value: 'alice.01' }],
+    ['u:alice.01', { kind: 'username', value: 'alice.01' }],
+    [REST_GROUP, { kind: 'group', value: GROUP }],
+    // A username that happens to start with "group." (upstream: the part after it is not base64 and ≤ 10 chars).
+    ['group.42', { kind: 'username', value: 'group.42' }],
+  ])('%s', (input, expected) => {
+    expect(classifyRecipient(input)).toEqual(expected);
+  });
+
+  it.each([
+    ['+12345', /phone number/],
+    ['+49151abc', /not a phone number, UUID, username or group id/],
+    ['4915112345678', /not a phone number, UUID, username or group id/],
+    ['', /not a phone number, UUID, username or group id/],
+    ['hello world', /not a phone number, UUID, username or group id/],
+    [toRestGroupId(SHORT_GROUP), /not a valid group id/],
+    ['group.Zm9v', /not a valid group id/],
+  ])('%s is invalid', (input, reason) => {
+    const c = classifyRecipient(input);
+    expect(c.kind).toBe('invalid');
+    if (c.kind === 'invalid') expect(c.reason).toMatch(reason);
+  });
+});

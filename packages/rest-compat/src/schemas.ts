@@ -1,0 +1,68 @@
+// Shared zod building blocks. Request schemas carry no transforms, so `z.toJSONSchema` can describe them; the
+// semantic checks (recipient kinds, group ids, data URIs) run in the endpoint code and name the field.
+import { z } from 'zod';
+
+export const LIMITS = {
+  /** Phone numbers, UUIDs, usernames, group ids. */
+  identifier: 256,
+  /** Names, titles, descriptions, emoji, tokens, PINs. */
+  text: 10_000,
+  /** Captcha tokens are long. */
+  captcha: 16_384,
+  /** Message bodies (UTF-16 units); signal-cli sends long text as an attachment. */
+  message: 524_288,
+  recipients: 1_000,
+  attachments: 100,
+  mentions: 1_000,
+  /** Signal groups hold at most 1,000 members. */
+  members: 1_000,
+  pollAnswers: 100,
+} as const;
+
+/** Milliseconds since the epoch. signal-cli reads these as Java `Long`; values below 2^31 arrive as `Integer`
+ * and make it fail with -32603, and no message timestamp is that small, so they are rejected here. */
+export const timestamp = z
+  .int()
+  .min(2 ** 31, { error: 'not a message timestamp (milliseconds since the epoch)' })
+  .meta({ description: 'Message timestamp in milliseconds since the epoch (the message id).', examples: [1700000000000] });
+
+/** Java `Integer` seconds. */
+export const seconds = z.int().min(0).max(2 ** 31 - 1);
+
+export const identifier = z.string().max(LIMITS.identifier);
+export const shortText = z.string().max(LIMITS.text);
+
+export const phoneNumber = z
+  .string()
+  .max(LIMITS.identifier)
+  .meta({ description: 'Phone number in E.164 format (%2B-encoded in paths).', examples: ['+431212131491291'] });
+
+export const numberPath = z.object({ number: phoneNumber });
+
+export const booleanQuery = z.enum(['true', 'false']);
+
+export const errorBody = z
+  .object({
+    error: z.string(),
+    code: z.string().optional().meta({ description: 'Stable signal-broker error code (SIG_ERR_…).' }),
+    challenge_tokens: z.array(z.string()).optional().meta({ description: 'Only for 429: tokens for the rate-limit challenge.' }),
+    account: z.string().optional(),
+  });
+
+export const mention = z.object({
+  start: z.int().min(0),
+  length: z.int().min(0),
+  author: identifier.meta({ description: 'Phone number or UUID of the mentioned user.' }),
+});
+
+export const groupPermission = z.enum(['only-admins', 'every-member']);
+export const groupLink = z.enum(['disabled', 'enabled', 'enabled-with-approval']);
+export const groupPermissions = z.object({
+  add_members: groupPermission.optional(),
+  edit_group: groupPermission.optional(),
+  send_messages: groupPermission.optional(),
+});
+
+export const timestampResponse = z.object({
+  timestamp: z.string().meta({ description: 'The message timestamp as a decimal string.' }),
+});

@@ -1,1 +1,13 @@
-export {};
+export {
+  JsonRpcPeer,
+  DEFAULT_MAX_LINE_LENGTH,
+  DEFAULT_MAX_PENDING,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type IncomingNotification,
+  type JsonRpcId,
+  type JsonRpcPeerOptions,
+  type JsonRpcPeerStats,
+  type RequestOptions,
+} from './peer.ts';
+export { toSigError, type JsonRpcErrorObject } from './to-sig-error.ts';
+export { extractMember } from './extract-member.ts';

@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ run: (argv: string[]) => Promise<v
   rpc: () => import('./rpc.ts'),
   fanout: () => import('./fanout.ts'),
   storm: () => import('./storm.ts'),
+  send: () => import('./send.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -35,3 +35,29 @@ export function report(title: string, figures: Record<string, unknown>, json: bo
 }
 
 export const fakeSignalCli = new URL('../packages/testkit/dist/fake-signal-cli.js', import.meta.url).pathname;
+
+export interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+/** Keeps `concurrency` calls going for `seconds`; throughput and latency percentiles in ms. */
+export async function drive(call: () => Promise<unknown>, concurrency: number, seconds: number): Promise<Sample> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await call();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+

@@ -2,68 +2,14 @@
 // the child's stdio) against the fake signal-cli, at concurrency 1 and 64, beside a baseline measured in
 // the same run: a bare loop writing the same request lines to the same fake and reading its answers.
 // Bridge and baseline alternate round by round; medians of the rounds are reported.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { SignalCli } from '../packages/signal-cli/src/index.ts';
-import { fakeSignalCli, median, parseBenchArgs, percentile, report, round } from './lib.ts';
-
-interface Sample {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-async function drive(call: () => Promise<unknown>, concurrency: number, seconds: number): Promise<Sample> {
-  const latencies: number[] = [];
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        await call();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
-
-/** The baseline: no supervisor, no peer; one Map from id to resolver and readline over stdout. */
-function bareLoop(configDir: string) {
-  const child = spawn(fakeSignalCli, ['--config', configDir, 'jsonRpc'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const pending = new Map<number, () => void>();
-  let nextId = 0;
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const { id } = JSON.parse(line) as { id: number };
-    const resolve = pending.get(id);
-    pending.delete(id);
-    resolve?.();
-  });
-  return {
-    call: () =>
-      new Promise<void>((resolve) => {
-        const id = ++nextId;
-        pending.set(id, resolve);
-        child.stdin.write(`{"jsonrpc":"2.0","method":"version","id":${id}}\n`);
-      }),
-    ready: async () => {
-      const p = new Promise<void>((resolve) => pending.set(0, resolve));
-      child.stdin.write('{"jsonrpc":"2.0","method":"version","id":0}\n');
-      await p;
-    },
-    stop: () => {
-      child.stdin.end();
-      return new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    },
-  };
-}
+import { bareLoop } from './bare-loop.ts';
+import { drive, fakeSignalCli, median, parseBenchArgs, report, round } from './lib.ts';
+import type { Sample } from './lib.ts';
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseBenchArgs(argv, {
@@ -78,16 +24,17 @@ export async function run(argv: string[]): Promise<void> {
   await bridge.waitUntilReady(30_000);
   const bare = bareLoop(configDir);
   await bare.ready();
+  const bareVersion = () => bare.call('version');
 
   const results: Record<string, { bridge: Sample[]; baseline: Sample[] }> = {};
   for (const concurrency of [1, 64]) {
     const r = (results[concurrency] = { bridge: [] as Sample[], baseline: [] as Sample[] });
     // Warm both paths up (JIT, socket buffers) before measuring.
     await drive(() => bridge.api.version(), concurrency, 0.5);
-    await drive(bare.call, concurrency, 0.5);
+    await drive(bareVersion, concurrency, 0.5);
     for (let i = 0; i < rounds; i++) {
       r.bridge.push(await drive(() => bridge.api.version(), concurrency, seconds));
-      r.baseline.push(await drive(bare.call, concurrency, seconds));
+      r.baseline.push(await drive(bareVersion, concurrency, seconds));
     }
   }
   await bridge.stop();

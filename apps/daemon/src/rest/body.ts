@@ -8,16 +8,7 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     req.resume();
     throw tooLarge(limitBytes);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) {
-      req.resume();
-      throw tooLarge(limitBytes);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const { chunks, size } = await collect(req, limitBytes);
   if (size === 0) return undefined;
   const text = Buffer.concat(chunks, size).toString('utf8');
   if (text.trim() === '') return undefined;
@@ -26,6 +17,27 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   } catch (err) {
     throw new SigError('SIG_ERR_HTTP_INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** Collects the body with plain 'data'/'end' listeners (cheaper than async iteration on the hot path). */
+function collect(req: IncomingMessage, limitBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve({ chunks, size }));
+    req.once('error', reject);
+  });
 }
 
 function tooLarge(limitBytes: number): SigError {

@@ -1,0 +1,120 @@
+// `pnpm bench send`: POST /v2/send through the daemon (HTTP, validation, translation, the account actor's
+// queue, the supervised signal-cli) against the fake signal-cli, spread over 4 accounts, at concurrency 1
+// and 32; beside a baseline measured in the same run that sends the same `send` calls straight to a fake
+// over JSON-RPC (bare-loop.ts). Rounds alternate; medians are reported.
+import { Agent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bareLoop } from './bare-loop.ts';
+import { drive, median, parseBenchArgs, report, round } from './lib.ts';
+import type { Sample } from './lib.ts';
+import { startServer } from './servers.ts';
+
+const ACCOUNTS = ['+15555550101', '+15555550102', '+15555550103', '+15555550104'];
+const RECIPIENT = '+15555550100';
+
+function post(agent: Agent, port: number, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseBenchArgs(argv, {
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+    'in-flight': { type: 'string', default: '1' },
+  });
+  const seconds = Number(args.seconds);
+  const rounds = Number(args.rounds);
+  const inFlight = args['in-flight'];
+
+  process.env.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT = inFlight;
+  const daemon = await startServer('daemon', ACCOUNTS);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  let n = 0;
+  let failures = 0;
+  const viaRest = async () => {
+    const account = ACCOUNTS[n++ % ACCOUNTS.length]!;
+    const status = await post(agent, daemon.port, '/v2/send', JSON.stringify({ number: account, recipients: [RECIPIENT], message: `bench ${n}` }));
+    if (status !== 201) failures++;
+  };
+
+  const configDir = mkdtempSync(join(tmpdir(), 'sb-bench-send-'));
+  mkdirSync(join(configDir, 'data'), { recursive: true });
+  writeFileSync(
+    join(configDir, 'data', 'accounts.json'),
+    JSON.stringify({ accounts: ACCOUNTS.map((number, i) => ({ path: String(300000 + i), environment: 'LIVE', number, uuid: null })), version: 2 }),
+  );
+  const bare = bareLoop(configDir);
+  await bare.ready();
+  let m = 0;
+  const direct = async () => {
+    const account = ACCOUNTS[m++ % ACCOUNTS.length]!;
+    await bare.call('send', { account, recipient: [RECIPIENT], message: `bench ${m}`, notifySelf: true });
+  };
+
+  // The HTTP floor: the cheapest endpoint on the same server and client, to show what HTTP alone costs here.
+  const floor = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: daemon.port, path: '/livez', agent }, (res) => {
+        res.resume();
+        res.once('end', () => resolve());
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  const floorSamples: Sample[] = [];
+
+  const results: Record<number, { rest: Sample[]; baseline: Sample[] }> = {};
+  for (const concurrency of [1, 32]) {
+    const r = (results[concurrency] = { rest: [] as Sample[], baseline: [] as Sample[] });
+    await drive(viaRest, concurrency, 0.5);
+    await drive(direct, concurrency, 0.5);
+    for (let i = 0; i < rounds; i++) {
+      r.rest.push(await drive(viaRest, concurrency, seconds));
+      r.baseline.push(await drive(direct, concurrency, seconds));
+      if (concurrency === 32) floorSamples.push(await drive(floor, concurrency, seconds));
+    }
+  }
+  const mem = daemon.memory();
+  agent.destroy();
+  await daemon.stop();
+  await bare.stop();
+  rmSync(configDir, { recursive: true, force: true });
+
+  const med = (c: number, side: 'rest' | 'baseline', k: keyof Sample) => median(results[c]![side].map((s) => s[k]));
+  report(
+    'send: POST /v2/send through the daemon vs send over JSON-RPC straight to the fake (medians of rounds)',
+    {
+      rps_c1: round(med(1, 'rest', 'rps'), 0),
+      p50_ms_c1: round(med(1, 'rest', 'p50'), 3),
+      p99_ms_c1: round(med(1, 'rest', 'p99'), 3),
+      rps_c32: round(med(32, 'rest', 'rps'), 0),
+      p50_ms_c32: round(med(32, 'rest', 'p50'), 3),
+      p99_ms_c32: round(med(32, 'rest', 'p99'), 3),
+      baseline_rps_c1: round(med(1, 'baseline', 'rps'), 0),
+      baseline_rps_c32: round(med(32, 'baseline', 'rps'), 0),
+      baseline_p99_ms_c32: round(med(32, 'baseline', 'p99'), 3),
+      ratio_c1: round(med(1, 'rest', 'rps') / med(1, 'baseline', 'rps'), 3),
+      ratio_c32: round(med(32, 'rest', 'rps') / med(32, 'baseline', 'rps'), 3),
+      http_floor_rps_c32: round(median(floorSamples.map((f) => f.rps)), 0),
+      ratio_to_http_floor_c32: round(med(32, 'rest', 'rps') / median(floorSamples.map((f) => f.rps)), 3),
+      account_max_in_flight: Number(inFlight),
+      failures,
+      daemon_rss_mb: mem.peakMb,
+      rounds,
+      seconds_per_round: seconds,
+    },
+    Boolean(args.json),
+  );
+}

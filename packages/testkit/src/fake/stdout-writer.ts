@@ -1,0 +1,74 @@
+// The only writer of stdout. Lines are queued and written together at the end of the current tick, so a
+// burst of responses costs one write; each line is whole (no interleaving). Exposes backpressure for the
+// emit path: `needsDrain` / `drained()`. Write errors (reader gone) are swallowed like Java's PrintStream.
+
+export class StdoutWriter {
+  private queue: string[] = [];
+  private scheduled = false;
+  private broken = false;
+  lines = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {
+    stream.on('error', () => {
+      this.broken = true;
+      stream.emit('drain');
+    });
+  }
+
+  /** Queues one line (without newline); written at the end of the current tick. */
+  line(text: string): void {
+    this.queue.push(text);
+    this.lines++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushQueued);
+    }
+  }
+
+  private readonly flushQueued = (): void => {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const text = this.queue.length === 1 ? `${this.queue[0]}\n` : `${this.queue.join('\n')}\n`;
+    this.queue = [];
+    if (!this.broken) this.stream.write(text);
+  };
+
+  /**
+   * Writes `count` complete lines given as one `\n`-terminated block, after anything queued. Resolves when
+   * the block has been handed to the pipe (or the pipe is gone).
+   */
+  block(text: string, count: number): Promise<void> {
+    this.flushQueued();
+    this.lines += count;
+    if (this.broken) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.stream.write(text, () => resolve());
+    });
+  }
+
+  /** True while the pipe is full; producers should await {@link drained} before writing more. */
+  get needsDrain(): boolean {
+    return !this.broken && this.stream.writableNeedDrain;
+  }
+
+  drained(): Promise<void> {
+    if (!this.needsDrain) return Promise.resolve();
+    return new Promise((resolve) => this.stream.once('drain', () => resolve()));
+  }
+
+  /** Resolves once everything written so far has left the process. */
+  async flushed(): Promise<void> {
+    this.flushQueued();
+    while (!this.broken && this.stream.writableLength > 0) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(t);
+          this.stream.removeListener('drain', done);
+          resolve();
+        };
+        const t = setTimeout(done, 50);
+        this.stream.once('drain', done);
+      });
+    }
+  }
+}

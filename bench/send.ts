@@ -3,9 +3,10 @@
 // and 32; beside a baseline measured in the same run that sends the same `send` calls straight to a fake
 // over JSON-RPC (bare-loop.ts). Rounds alternate; medians are reported.
 import { Agent, request } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeAccountsJson } from '../packages/testkit/src/index.ts';
 import { bareLoop } from './bare-loop.ts';
 import { drive, median, parseBenchArgs, report, round } from './lib.ts';
 import type { Sample } from './lib.ts';
@@ -50,11 +51,7 @@ export async function run(argv: string[]): Promise<void> {
   };
 
   const configDir = mkdtempSync(join(tmpdir(), 'sb-bench-send-'));
-  mkdirSync(join(configDir, 'data'), { recursive: true });
-  writeFileSync(
-    join(configDir, 'data', 'accounts.json'),
-    JSON.stringify({ accounts: ACCOUNTS.map((number, i) => ({ path: String(300000 + i), environment: 'LIVE', number, uuid: null })), version: 2 }),
-  );
+  writeAccountsJson(configDir, ACCOUNTS);
   const bare = bareLoop(configDir);
   await bare.ready();
   let m = 0;

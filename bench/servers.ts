@@ -3,11 +3,11 @@
 // port, and stop on SIGTERM.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { FakeControl } from '../packages/testkit/src/index.ts';
+import { FakeControl, writeAccountsJson } from '../packages/testkit/src/index.ts';
 import { fakeSignalCli } from './lib.ts';
 
 export type ServerKind = 'daemon' | 'baseline';
@@ -31,11 +31,7 @@ const baselineMain = new URL('./baseline-ws-server.mjs', import.meta.url).pathna
 export async function startServer(kind: ServerKind, accounts: string[]): Promise<BenchServer> {
   const workDir = mkdtempSync(join(tmpdir(), `sb-bench-${kind}-`));
   const configDir = join(workDir, 'signal-cli');
-  mkdirSync(join(configDir, 'data'), { recursive: true });
-  writeFileSync(
-    join(configDir, 'data', 'accounts.json'),
-    JSON.stringify({ accounts: accounts.map((number, i) => ({ path: String(200000 + i), environment: 'LIVE', number, uuid: null })), version: 2 }),
-  );
+  writeAccountsJson(configDir, accounts);
   const controlPath = join(workDir, 'fake.sock');
   const env = {
     ...process.env,

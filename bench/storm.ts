@@ -3,6 +3,7 @@
 // gone out, all disconnect. Every client must hold a contiguous run of messages ending with the last one
 // (nothing missed, nothing doubled); after each round the daemon must hold 0 subscribers and still run.
 import WebSocket from 'ws';
+import { isAlive } from '../packages/testkit/src/index.ts';
 import { parseBenchArgs, report, round } from './lib.ts';
 import { startServer } from './servers.ts';
 
@@ -10,14 +11,6 @@ const ACCOUNT = '+15555550123';
 const TIMESTAMP = /"timestamp":(\d+)/;
 const CHUNK = 25;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseBenchArgs(argv, {

@@ -1,18 +1,11 @@
 // The daemon as users run it: start-up against (fake) signal-cli, the compatibility endpoints, clean
 // shutdown on SIGTERM and SIGINT with no signal-cli left behind, and configuration errors.
+import { isAlive } from '@signal-broker/testkit';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, daemonPath, startDaemon } from './harness.ts';
 import type { DaemonHandle } from './harness.ts';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('daemon lifecycle', () => {
   let daemon: DaemonHandle | undefined;

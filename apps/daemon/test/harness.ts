@@ -1,11 +1,11 @@
 // Runs the bundled daemon (apps/daemon/dist/main.js, what `pnpm start` runs) against the fake signal-cli,
 // through the real execa path, on 127.0.0.1 and a free port. Tests talk to it with real HTTP and ws clients
 // and script signal-cli through the fake's control socket.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeControl, fakeSignalCliPath } from '@signal-broker/testkit';
+import { FakeControl, fakeSignalCliPath, writeAccountsJson } from '@signal-broker/testkit';
 import type { FakeScenario } from '@signal-broker/testkit';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
@@ -58,16 +58,10 @@ export interface StartOptions {
   withControl?: boolean;
 }
 
-export function writeAccounts(configDir: string, accounts: string[]): void {
-  mkdirSync(join(configDir, 'data'), { recursive: true });
-  const entries = accounts.map((number, i) => ({ path: String(100000 + i), environment: 'LIVE', number, uuid: null }));
-  writeFileSync(join(configDir, 'data', 'accounts.json'), JSON.stringify({ accounts: entries, version: 2 }));
-}
-
 export async function startDaemon(options: StartOptions = {}): Promise<DaemonHandle> {
   const workDir = mkdtempSync(join(tmpdir(), 'sb-daemon-'));
   const configDir = join(workDir, 'signal-cli');
-  writeAccounts(configDir, options.accounts ?? ['+15555550123']);
+  writeAccountsJson(configDir, options.accounts ?? ['+15555550123']);
   const controlPath = join(workDir, 'fake.sock');
   const child: ResultPromise = execa('node', [daemonPath], {
     buffer: false,

@@ -6,20 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
+import { isAlive } from '@signal-broker/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignalCli } from './signal-cli.ts';
 
 const REAL_BIN = fileURLToPath(new URL('../../../.cache/bin/signal-cli', import.meta.url));
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<SigError> {
   try {

@@ -68,7 +68,13 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
       if (!isSigError(err, 'SIG_ERR_SIGNAL_UNTRUSTED_IDENTITY')) throw err;
       const untrusted = untrustedRecipients(err.data);
       if (untrusted.length === 0) throw err;
-      await trustAll(account, untrusted);
+      try {
+        await trustAll(account, untrusted);
+      } catch (trustErr) {
+        // The client asked to send; tell it why the send failed, not why the trust call did.
+        log.warn({ err: trustErr, accountTag: accountTag(account) }, 'could not trust a changed identity');
+        throw err;
+      }
       return signalCli.request(method, withAccount, options);
     }
   };
@@ -147,6 +153,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     );
 
   addRestRoutes(router, {
+    refreshAccounts,
     broker,
     signalCli,
     runLocal: createLocalActions({

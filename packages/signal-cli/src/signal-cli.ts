@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, ActorOptions } from 'xstate';
 import { createSignalCliApi } from './api.ts';
+import type { ReceivePayload } from './types/envelope.ts';
 import type { CallOptions, SignalCliApi } from './api.ts';
 import { buildArgs } from './args.ts';
 import type { SignalCliArgs } from './args.ts';
@@ -43,7 +44,7 @@ export interface SignalCliOptions extends SignalCliArgs {
 export interface ReceivedNotification {
   account: string;
   raw: string;
-  payload: Record<string, unknown>;
+  payload: ReceivePayload;
   subscription: number | undefined;
 }
 
@@ -241,7 +242,7 @@ export class SignalCli {
       return;
     }
     this.received++;
-    this.dispatch(this.receiveListeners, { account: payload.account, raw, payload, subscription });
+    this.dispatch(this.receiveListeners, { account: payload.account, raw, payload: payload as unknown as ReceivePayload, subscription });
   }
 
   private dispatch<T>(listeners: Set<Listener<T>>, value: T): void {

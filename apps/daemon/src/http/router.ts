@@ -1,5 +1,6 @@
 // A small path router: `/v1/receive/{number}` style patterns, URL-decoded parameters, and a distinction
-// between "no such path" (404) and "path exists, other method" (405 with Allow).
+// between "no such path" (404) and "path exists, other method" (405 with Allow). HEAD is not mapped to GET:
+// some GET endpoints act (GET /v1/qrcodelink starts a device link).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 
@@ -65,7 +66,7 @@ export class Router {
         }
       }
       if (!ok) continue;
-      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
+      if (route.method === method) {
         return { kind: 'found', handler: route.handler, params };
       }
       allow.add(route.method);

@@ -4,7 +4,7 @@
 import type { Broker } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { endpoints, restErrorResponse } from '@signal-broker/rest-compat';
-import type { EndpointPlan, LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
+import type { LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
 import type { SignalCli } from '@signal-broker/signal-cli';
 import type { ServerResponse } from 'node:http';
 import type { Router } from '../http/router.ts';
@@ -12,12 +12,21 @@ import { sendEmpty, sendJson } from '../http/respond.ts';
 import { readJsonBody } from './body.ts';
 
 export interface RestDeps {
+  /** Re-read signal-cli's accounts and sync the account actors. */
+  refreshAccounts: () => Promise<void>;
   broker: Broker;
   signalCli: SignalCli;
   runLocal: (action: LocalAction) => Promise<unknown>;
   planContext: PlanContext;
   maxBodyBytes: number;
 }
+
+/**
+ * Calls after which signal-cli's account list may have changed (a number registered, unregistered or its data
+ * deleted). The broker re-reads it afterwards, as after a device link, so the account gets (or loses) its actor
+ * and its WebSocket receive right away rather than after the next signal-cli restart.
+ */
+const ACCOUNT_LIST_CHANGES = new Set(['verify', 'unregister', 'deleteLocalAccountData']);
 
 export function addRestRoutes(router: Router, deps: RestDeps): void {
   for (const endpoint of endpoints) {
@@ -30,8 +39,13 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
         if (plan.kind === 'local') {
           response = await plan.respond(await deps.runLocal(plan.action));
         } else {
-          account = plan.account;
-          response = await plan.respond(await runCalls(plan, deps));
+          // The account the calls run for; also the `account` of a 429 (for GET /v1/search, the one picked).
+          account = plan.account ?? (plan.anyAccount ? anyAccount(deps) : undefined);
+          try {
+            response = await plan.respond(await runCalls(plan.calls, account, deps));
+          } finally {
+            if (plan.calls.some((c) => ACCOUNT_LIST_CHANGES.has(c.method))) await deps.refreshAccounts();
+          }
         }
       } catch (err) {
         response = restErrorResponse(err, account);
@@ -44,14 +58,16 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
   }
 }
 
-async function runCalls(plan: Extract<EndpointPlan, { kind: 'rpc' }>, deps: RestDeps): Promise<unknown[]> {
-  let account = plan.account;
-  if (account === undefined && plan.anyAccount) {
-    account = deps.broker.accounts()[0];
-    if (account === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
-  }
+/** For plans that can run on any registered account (`anyAccount`). */
+function anyAccount(deps: RestDeps): string {
+  const account = deps.broker.accounts()[0];
+  if (account === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
+  return account;
+}
+
+async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps): Promise<unknown[]> {
   const results: unknown[] = [];
-  for (const call of plan.calls) results.push(await runCall(account, call, deps));
+  for (const call of calls) results.push(await runCall(account, call, deps));
   return results;
 }
 

@@ -5,17 +5,29 @@ import { accountOf } from '../context.ts';
 import { missingIdentifier, userError } from '../rpc.ts';
 import { parseGroupId, parseNumber, parseRecipient } from './recipients.ts';
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A recipient given as a number or an ACI UUID (signal-cli accepts both), or undefined if unknown. */
+function findRecipient(account: ReturnType<typeof accountOf>, input: string) {
+  if (UUID_RE.test(input)) {
+    const uuid = input.toLowerCase();
+    for (const r of account.recipients.values()) if (r.uuid.toLowerCase() === uuid) return r;
+    return undefined;
+  }
+  return account.recipients.get(parseNumber(input, account.number));
+}
+
 function listContacts(call: Call): unknown {
   const account = accountOf(call);
   const p = call.params;
-  const only = p.stringList('recipient').map((r) => parseNumber(r, account.number));
+  const only = p.stringList('recipient').map((r) => (UUID_RE.test(r) ? r.toLowerCase() : parseNumber(r, account.number)));
   const all = p.bool('all-recipients') === true;
   const blocked = p.bool('blocked');
   const name = p.string('name');
   const detailed = p.bool('detailed') === true || p.bool('internal') === true;
   let list = [...account.recipients.values()];
   if (!all) list = list.filter((r) => r.isContact);
-  if (only.length > 0) list = list.filter((r) => only.includes(r.number));
+  if (only.length > 0) list = list.filter((r) => only.includes(r.number) || only.includes(r.uuid.toLowerCase()));
   if (blocked !== undefined) list = list.filter((r) => r.isBlocked === blocked);
   if (name !== undefined) {
     list = list.filter((r) => [r.givenName, r.familyName].filter((x) => x).join(' ') === name || r.nickGivenName === name);
@@ -89,10 +101,9 @@ function trust(call: Call): unknown {
   const p = call.params;
   const recipient = p.string('recipient');
   if (recipient === undefined) throw missingIdentifier();
-  const number = parseNumber(recipient, account.number);
   const all = p.bool('trust-all-known-keys') === true;
   const verified = p.string('verified-safety-number');
-  const r = account.recipients.get(number);
+  const r = findRecipient(account, recipient);
   if (all) {
     if (!r) throw userError(TRUST_FAILED);
     r.trustLevel = 'TRUSTED_UNVERIFIED';

@@ -52,6 +52,11 @@ export function formatDataUri(uri: DataUri): string {
  * Normalise one REST attachment (plain base64, or a data URI with or without `filename=`) to a signal-cli data
  * URI. Plain base64 gets a MIME type sniffed from its content. Throws a 400 naming `field`.
  */
+/** `toSignalAttachment` for an optional field: absent or empty means no attachment. */
+export function optionalAttachment(input: string | undefined, field: string): string | undefined {
+  return input === undefined || input === '' ? undefined : toSignalAttachment(input, field);
+}
+
 export function toSignalAttachment(input: string, field: string): string {
   if (input.startsWith('data:')) {
     const parsed = parseDataUri(input);

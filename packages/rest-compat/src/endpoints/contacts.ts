@@ -1,7 +1,7 @@
 // Contacts, profile, identities, registration search and sticker packs.
 import { z } from 'zod';
 
-import { toSignalAttachment } from '../attachments.ts';
+import { optionalAttachment } from '../attachments.ts';
 import { call, rawFromBinaryResult, readBody, readPath, readQuery, required, rpc, rpcNoBody, status } from '../endpoint-kit.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { accountOrThrow, individualOrThrow, isValidNumber } from '../identifiers.ts';
@@ -151,10 +151,7 @@ export const updateProfile: Endpoint = {
   plan(req) {
     const account = accountOrThrow(readPath(numberPath, req).number);
     const body = readBody(profileBody, req);
-    const avatar =
-      body.base64_avatar === undefined || body.base64_avatar === ''
-        ? undefined
-        : toSignalAttachment(body.base64_avatar, 'base64_avatar');
+    const avatar = optionalAttachment(body.base64_avatar, 'base64_avatar');
     return rpcNoBody(
       account,
       [

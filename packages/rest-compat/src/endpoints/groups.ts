@@ -2,7 +2,7 @@
 import { SigError } from '@signal-broker/errors';
 import { z } from 'zod';
 
-import { toSignalAttachment } from '../attachments.ts';
+import { optionalAttachment } from '../attachments.ts';
 import { call, rawFromBinaryResult, readBody, readPath, readQuery, rpc, rpcNoBody, status } from '../endpoint-kit.ts';
 import { notFound, unexpectedResult } from '../errors.ts';
 import { accountOrThrow, individualOrThrow, toRestGroupId, toSignalGroupId } from '../identifiers.ts';
@@ -156,10 +156,7 @@ export const updateGroup: Endpoint = {
   plan(req) {
     const { account, groupId } = readGroupPath(req);
     const body = readBody(updateGroupBody, req);
-    const avatar =
-      body.base64_avatar === undefined || body.base64_avatar === ''
-        ? undefined
-        : toSignalAttachment(body.base64_avatar, 'base64_avatar');
+    const avatar = optionalAttachment(body.base64_avatar, 'base64_avatar');
     return rpcNoBody(
       account,
       [

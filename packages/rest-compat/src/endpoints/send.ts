@@ -1,7 +1,7 @@
 // POST /v2/send and the deprecated POST /v1/send (reference §3.1).
 import { z } from 'zod';
 
-import { toSignalAttachment } from '../attachments.ts';
+import { optionalAttachment, toSignalAttachment } from '../attachments.ts';
 import { call, readBody, rpc, status } from '../endpoint-kit.ts';
 import { badRequest } from '../errors.ts';
 import { accountOrThrow, classifyRecipient, individualOrThrow, toSignalGroupId } from '../identifiers.ts';
@@ -137,10 +137,7 @@ export function sendV2Params(body: SendV2Body, ctx: PlanContext): Record<string,
       previewUrl: lp.url,
       previewTitle: lp.title,
       previewDescription: lp.description ?? '',
-      previewImage:
-        lp.base64_thumbnail === undefined || lp.base64_thumbnail === ''
-          ? undefined
-          : toSignalAttachment(lp.base64_thumbnail, 'link_preview.base64_thumbnail'),
+      previewImage: optionalAttachment(lp.base64_thumbnail, 'link_preview.base64_thumbnail'),
     };
   }
 
@@ -214,10 +211,8 @@ export const sendV1: Endpoint = {
     } else {
       target = targetFor(body.recipients, (i) => `recipients[${i}]`);
     }
-    const attachment =
-      body.base64_attachment === undefined || body.base64_attachment === ''
-        ? undefined
-        : [toSignalAttachment(body.base64_attachment, 'base64_attachment')];
+    const single = optionalAttachment(body.base64_attachment, 'base64_attachment');
+    const attachment = single === undefined ? undefined : [single];
     const message = body.message === '' ? undefined : body.message;
     if (message === undefined && attachment === undefined) {
       throw badRequest('message', 'required unless base64_attachment is given');

@@ -55,5 +55,10 @@ describe('signal-cli restart under subscribers', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ signalCli: { status: 'crash-looping' } });
     expect(daemon.logs.filter((l) => l.msg === 'spawning signal-cli')).toHaveLength(3);
+    // signal-cli's own messages name the account; the logs keep only its last digits.
+    expect((looping.lastFailure as { stderrTail: string[] }).stderrTail).toContain(
+      'ERROR MultiAccountManager - Failed to load +…23: Error while checking account +…23: Closed unexpectedly (AccountCheckException)',
+    );
+    expect(JSON.stringify(daemon.logs)).not.toContain('+15555550123');
   });
 });

@@ -52,6 +52,12 @@ export interface SignalCliProcess {
 }
 
 const STDERR_TAIL = 20;
+const PHONE_NUMBER = /\+[1-9][0-9]{5,14}/g;
+
+/** Logs carry no full phone numbers: signal-cli prints them in its own messages, so keep the last two digits. */
+export function maskNumbers(text: string): string {
+  return text.replace(PHONE_NUMBER, (n) => `+…${n.slice(-2)}`);
+}
 
 export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
   const startedAt = Date.now();
@@ -86,9 +92,10 @@ export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
   subprocess.stderr.pipe(split2()).on('data', (line: string) => {
     if (line.length === 0) return;
     const parsed = parseStderrLine(line);
-    stderrTail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    const masked = maskNumbers(line);
+    stderrTail.push(masked.length > 500 ? `${masked.slice(0, 500)}…` : masked);
     if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-    log[parsed.level]({ stderr: parsed.text, source: parsed.source }, 'signal-cli');
+    log[parsed.level]({ stderr: maskNumbers(parsed.text), source: parsed.source }, 'signal-cli');
     if (parsed.condition !== undefined) {
       conditions.push(parsed.condition);
       options.onStderrCondition(parsed.condition);

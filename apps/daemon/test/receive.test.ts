@@ -1,6 +1,7 @@
 // GET /v1/receive/{number} as a WebSocket: frames byte for byte, refusals before the upgrade, error
 // frames, client frame limit, heartbeat, and accounts that appear while running.
-import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures } from '@signal-broker/testkit';
+import { connect as tcpConnect } from 'node:net';
+import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures, isAlive } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connect, startDaemon } from './harness.ts';
@@ -56,6 +57,34 @@ describe('receive WebSocket', () => {
     expect(JSON.parse((malformed as { body: string }).body)).toMatchObject({ code: 'SIG_ERR_ACCOUNT_INVALID_NUMBER' });
     const badEscape = await connect(`ws://127.0.0.1:${daemon.port}/v1/receive/%E0%A4%A`).catch((e: { status: number }) => e);
     expect(badEscape).toMatchObject({ status: 400 });
+  });
+
+  it('survives clients that reset the connection in the middle of an upgrade', async () => {
+    daemon = await startDaemon();
+    const paths = ['/v1/receive/%2B15555550123', '/v1/receive/%2B15555550999', '/v1/receive/bad', '/elsewhere'];
+    await Promise.all(
+      Array.from(
+        { length: 60 },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const socket = tcpConnect(daemon!.port, '127.0.0.1', () => {
+              socket.write(
+                `GET ${paths[i % paths.length]} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+                  'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+              );
+              socket.resetAndDestroy();
+              resolve();
+            });
+            socket.on('error', () => resolve());
+          }),
+      ),
+    );
+    expect((await fetch(`${daemon.baseUrl}/v1/health`)).status).toBe(204);
+    expect(isAlive(daemon.pid)).toBe(true);
+    const client = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    await daemon.control.emit({ account: FIXTURE_ACCOUNT, count: 1 });
+    await until(() => client.frames.length === 1);
+    expect(daemon.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('explains how to connect when a plain GET arrives', async () => {

@@ -145,6 +145,8 @@ export class ReceiveGateway {
 
   /** Handles an HTTP upgrade; returns false when the path is not a receive path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    // A client that resets the connection mid-upgrade must not become an unhandled 'error' event.
+    socket.on('error', (err) => this.log.debug({ err }, 'upgrade socket error'));
     const path = (req.url ?? '/').split('?')[0]!;
     const match = RECEIVE_PATH.exec(path);
     if (!match) return false;
@@ -185,7 +187,15 @@ export class ReceiveGateway {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const log = this.log.child({ remote });
     const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, log);
-    const id = this.options.broker.attach(account, sink, remote);
+    let id: string;
+    try {
+      id = this.options.broker.attach(account, sink, remote);
+    } catch (err) {
+      // The account was removed between the check before the upgrade and now.
+      log.info({ err }, 'account gone before the subscriber attached');
+      ws.close(CloseCodes.accountRemoved, 'account removed');
+      return;
+    }
     const connection: Connection = { account, id, sink };
     this.connections.add(connection);
     log.info({ subscriber: id }, 'subscriber attached');

@@ -34,9 +34,17 @@ function collect(req: IncomingMessage, limitBytes: number): Promise<{ chunks: Bu
       }
       chunks.push(chunk);
     };
+    let ended = false;
     req.on('data', onData);
-    req.once('end', () => resolve({ chunks, size }));
+    req.once('end', () => {
+      ended = true;
+      resolve({ chunks, size });
+    });
     req.once('error', reject);
+    // A client that goes away mid-body: settle rather than wait forever.
+    req.once('close', () => {
+      if (!ended) reject(new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'the client closed the connection before the body was complete'));
+    });
   });
 }
 

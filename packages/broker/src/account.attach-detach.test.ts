@@ -11,7 +11,7 @@ import type { StatePath } from 'xstate/graph';
 import { createAccountMachine } from './account.machine.ts';
 import type { AccountEvent, AccountIo, CliStatus } from './account.machine.ts';
 import { SinkRegistry } from './sinks.ts';
-import type { DeliveryResult, SubscriberSink } from './sinks.ts';
+import { RecordingSink } from './test-support.ts';
 
 const ACCOUNT = '+15555550123';
 const IDS = ['s1', 's2'] as const;
@@ -66,20 +66,6 @@ const traversal = {
 
 const model = createTestModel(modelMachine, traversal);
 
-class RecordingSink implements SubscriberSink {
-  readonly frames: string[] = [];
-  readonly closes: number[] = [];
-  deliver(frame: string): DeliveryResult {
-    this.frames.push(frame);
-    return 'queued';
-  }
-  bufferedBytes(): number {
-    return 0;
-  }
-  close(code: number): void {
-    this.closes.push(code);
-  }
-}
 
 /** A live actor, recording sinks and the reference model, advanced one event at a time. */
 function liveReplay() {
@@ -148,7 +134,7 @@ function liveReplay() {
     }
     for (const id of IDS) {
       expect(recorders[id].frames, `frames of ${id}`).toEqual(expected.frames[id]);
-      expect(recorders[id].closes, `closes of ${id}`).toEqual(expected.closes[id]);
+      expect(recorders[id].closes.map((c) => c.code), `closes of ${id}`).toEqual(expected.closes[id]);
     }
     expect(io).toEqual({ delivered: expected.delivered, overflows: 0 });
     if (modelState !== undefined) {

@@ -4,33 +4,11 @@ import { createActor, initialTransition, transition } from 'xstate';
 import { createAccountMachine } from './account.machine.ts';
 import type { AccountDeps, AccountEvent, AccountIo, CliStatus } from './account.machine.ts';
 import { SinkRegistry } from './sinks.ts';
-import type { DeliveryResult, SubscriberSink } from './sinks.ts';
+import type { SubscriberSink } from './sinks.ts';
+import { RecordingSink } from './test-support.ts';
 
 const ACCOUNT = '+15555550123';
 
-/** Stands in for one WebSocket: records what it was handed and answers as told. */
-class RecordingSink implements SubscriberSink {
-  readonly frames: string[] = [];
-  readonly closes: Array<{ code: number; reason: string }> = [];
-  answer: DeliveryResult;
-
-  constructor(answer: DeliveryResult = 'queued') {
-    this.answer = answer;
-  }
-
-  deliver(frame: string): DeliveryResult {
-    this.frames.push(frame);
-    return this.answer;
-  }
-
-  bufferedBytes(): number {
-    return this.frames.reduce((n, f) => n + f.length, 0);
-  }
-
-  close(code: number, reason: string): void {
-    this.closes.push({ code, reason });
-  }
-}
 
 /** A clock that moves one millisecond per reading, so every timestamp says when it was taken. */
 function steppingClock(start = 1_000): () => number {

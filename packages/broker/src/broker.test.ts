@@ -6,36 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CliStatus, DetachReason } from './account.machine.ts';
 import { Broker } from './broker.ts';
 import type { AccountDump, BrokerDump } from './broker.ts';
-import type { DeliveryResult, SubscriberSink } from './sinks.ts';
+import type { SubscriberSink } from './sinks.ts';
+import { RecordingSink } from './test-support.ts';
 
 const A = '+15555550100';
 const B = '+15555550101';
 const C = '+15555550102';
 
-/** Stands in for one WebSocket: records what it was handed and answers as told. */
-class RecordingSink implements SubscriberSink {
-  readonly frames: string[] = [];
-  readonly closes: Array<{ code: number; reason: string }> = [];
-  answer: DeliveryResult;
-
-  constructor(answer: DeliveryResult = 'queued') {
-    this.answer = answer;
-  }
-
-  deliver(frame: string): DeliveryResult {
-    this.frames.push(frame);
-    return this.answer;
-  }
-
-  /** Nothing is ever written to the network: everything handed over is still buffered. */
-  bufferedBytes(): number {
-    return this.frames.reduce((n, f) => n + Buffer.byteLength(f), 0);
-  }
-
-  close(code: number, reason: string): void {
-    this.closes.push({ code, reason });
-  }
-}
 
 interface LogLine {
   level: number;

@@ -77,6 +77,24 @@ interface Ctx {
   vars: Record<string, string>;
 }
 
+/** The group "Team" as the REST API lists it, created in the setup of the group rows. */
+function teamGroup(c: Ctx): Record<string, unknown> {
+  return {
+    name: 'Team',
+    description: '',
+    id: c.group.rest,
+    internal_id: c.group.internal,
+    members: [A, C],
+    blocked: false,
+    member: true,
+    pending_invites: [],
+    pending_requests: [],
+    invite_link: '',
+    admins: [A],
+    permissions: { add_members: 'every-member', edit_group: 'every-member', send_messages: 'every-member' },
+  };
+}
+
 interface Row {
   id: string;
   title: string;
@@ -632,20 +650,7 @@ const rows: Row[] = [
     check: (r, c) => {
       const list = r.json as Array<Record<string, unknown>>;
       expect(list.map((g) => g['id'])).toEqual([c.group.rest, c.vars['project']]);
-      expect(list[0]).toEqual({
-        name: 'Team',
-        description: '',
-        id: c.group.rest,
-        internal_id: c.group.internal,
-        members: [A, C],
-        blocked: false,
-        member: true,
-        pending_invites: [],
-        pending_requests: [],
-        invite_link: '',
-        admins: [A],
-        permissions: { add_members: 'every-member', edit_group: 'every-member', send_messages: 'every-member' },
-      });
+      expect(list[0]).toEqual(teamGroup(c));
     },
     rpc: () => [{ method: 'listGroups', params: { account: A } }],
   },
@@ -666,20 +671,7 @@ const rows: Row[] = [
     title: 'one group by REST id',
     req: (c) => ({ method: 'GET', path: groupPath(c) }),
     status: 200,
-    json: (c) => ({
-      name: 'Team',
-      description: '',
-      id: c.group.rest,
-      internal_id: c.group.internal,
-      members: [A, C],
-      blocked: false,
-      member: true,
-      pending_invites: [],
-      pending_requests: [],
-      invite_link: '',
-      admins: [A],
-      permissions: { add_members: 'every-member', edit_group: 'every-member', send_messages: 'every-member' },
-    }),
+    json: (c) => teamGroup(c),
     rpc: () => [{ method: 'listGroups', params: { account: A } }],
   },
   {

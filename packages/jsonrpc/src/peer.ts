@@ -17,6 +17,8 @@ export interface IncomingNotification {
   rawParams: string | undefined;
   /** The whole line. */
   line: string;
+  /** A top-level `error` member of the notification, if it has one (signal-cli-rest-api forwards these). */
+  error?: JsonRpcErrorObject;
 }
 
 export interface JsonRpcPeerOptions {
@@ -32,7 +34,10 @@ export interface JsonRpcPeerOptions {
   /** Default 16 MiB (characters); a longer line is counted, logged (SIG_ERR_RPC_LINE_TOO_LONG) and skipped. */
   maxLineLength?: number;
   onNotification?: (n: IncomingNotification) => void;
-  /** An error response with id null or an unknown id. */
+  /**
+   * An error response with id null or an id this peer never used. A late answer to a request of ours that
+   * timed out or was aborted is only counted and logged: it belongs to a caller who has gone.
+   */
   onUncorrelatedError?: (error: JsonRpcErrorObject, line: string) => void;
 }
 
@@ -49,6 +54,10 @@ export interface JsonRpcPeerStats {
   badLines: number;
   longLines: number;
   unknownResponses: number;
+  /** Answers to requests of ours that had already timed out or been aborted (a subset of unknownResponses). */
+  lateResponses: number;
+  /** Error responses that answer no request of ours (`"id":null`, or an id we never used). */
+  uncorrelatedErrors: number;
   timeouts: number;
   drainWaits: number;
 }
@@ -138,8 +147,6 @@ export class JsonRpcPeer {
   private readonly lines: LineStream;
 
   private readonly pending = new Map<number, PendingRequest>();
-  /** Ids that timed out or were aborted, so a late answer is logged at debug only. Bounded by maxPending. */
-  private readonly expired = new Set<number>();
   private nextId = 1;
 
   /** Lines waiting for 'drain'. */
@@ -162,6 +169,8 @@ export class JsonRpcPeer {
     badLines: 0,
     longLines: 0,
     unknownResponses: 0,
+    lateResponses: 0,
+    uncorrelatedErrors: 0,
     timeouts: 0,
     drainWaits: 0,
   };
@@ -409,14 +418,6 @@ export class JsonRpcPeer {
     }
   }
 
-  private rememberExpired(id: number): void {
-    this.expired.add(id);
-    if (this.expired.size > this.maxPending) {
-      const oldest = this.expired.values().next();
-      if (!oldest.done) this.expired.delete(oldest.value);
-    }
-  }
-
   private armSweep(delayMs: number): void {
     this.sweepTimer = setTimeout(this.sweep, delayMs);
     this.sweepTimer.unref();
@@ -449,7 +450,6 @@ export class JsonRpcPeer {
     if (this.pending.get(entry.id) !== entry) return;
     this.settle(entry);
     this.counters.timeouts++;
-    this.rememberExpired(entry.id);
     this.log.warn(
       { code: 'SIG_ERR_RPC_TIMEOUT', id: entry.id, method: entry.method, timeoutMs: entry.timeoutMs },
       'request timed out',
@@ -463,7 +463,6 @@ export class JsonRpcPeer {
     if (this.pending.get(entry.id) !== entry) return;
     const reason: unknown = entry.signal?.reason;
     this.settle(entry);
-    this.rememberExpired(entry.id);
     entry.reject(new SigError('SIG_ERR_RPC_ABORTED', undefined, { cause: reason, details: { method: entry.method } }));
   }
 
@@ -557,15 +556,24 @@ export class JsonRpcPeer {
 
   private unknownResponse(id: unknown, error: unknown, line: string): void {
     this.counters.unknownResponses++;
-    const late = typeof id === 'number' && this.expired.delete(id);
+    // Ids are ours from 1 up, so an id we used and no longer wait for is a late answer to a caller who left.
+    const ours = typeof id === 'number' && Number.isInteger(id) && id >= 1 && id < this.nextId;
     const fields = { code: 'SIG_ERR_RPC_UNKNOWN_RESPONSE', id, excerpt: excerpt(line) };
-    if (late || this.closeError !== undefined) this.log.debug(fields, 'late response from signal-cli');
-    else this.log.warn(fields, 'response from signal-cli for no pending request');
-    if (error !== undefined && this.onUncorrelatedError !== undefined) {
-      try {
-        this.onUncorrelatedError(normalizeErrorObject(error), line);
-      } catch (err) {
-        this.log.error({ code: 'SIG_ERR_INTERNAL', err }, 'onUncorrelatedError threw');
+    if (ours) {
+      this.counters.lateResponses++;
+      this.log.debug(fields, 'late response from signal-cli');
+      return;
+    }
+    if (this.closeError !== undefined) this.log.debug(fields, 'response from signal-cli after the connection closed');
+    else this.log.warn(fields, 'response from signal-cli for no request of ours');
+    if (error !== undefined) {
+      this.counters.uncorrelatedErrors++;
+      if (this.onUncorrelatedError !== undefined) {
+        try {
+          this.onUncorrelatedError(normalizeErrorObject(error), line);
+        } catch (err) {
+          this.log.error({ code: 'SIG_ERR_INTERNAL', err }, 'onUncorrelatedError threw');
+        }
       }
     }
   }
@@ -581,7 +589,10 @@ export class JsonRpcPeer {
         : JSON.stringify(params)
       : extractMember(line, 'params');
     try {
-      this.onNotification({ method, params, rawParams, line });
+      const rawError = message['error'];
+      const notification: IncomingNotification = { method, params, rawParams, line };
+      if (rawError !== undefined && rawError !== null) notification.error = normalizeErrorObject(rawError);
+      this.onNotification(notification);
     } catch (err) {
       this.log.error({ code: 'SIG_ERR_INTERNAL', err, method }, 'onNotification threw');
     }

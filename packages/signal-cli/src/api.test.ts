@@ -237,7 +237,9 @@ const cases: WrapperCase[] = [
 describe('createSignalCliApi', () => {
   it('has a test case for every wrapper, and every case names a wrapper', () => {
     const { call } = recordingCall();
-    const wrapperNames = Object.keys(createSignalCliApi(call)).sort();
+    const wrapperNames = Object.keys(createSignalCliApi(call))
+      .filter((name) => name !== 'invoke')
+      .sort();
     const caseNames = cases.map((c) => c.method).sort();
     expect(caseNames).toEqual([...new Set(caseNames)]);
     expect(caseNames).toEqual(wrapperNames);
@@ -263,6 +265,22 @@ describe('createSignalCliApi', () => {
         expect(calls[0]!.options).toStrictEqual(defaultTimeoutMs === undefined ? undefined : { timeoutMs: defaultTimeoutMs });
       },
     );
+  });
+
+  it.each(cases)('invoke($method) sends what the $method wrapper sends, with the same default timeout', async ({ method, run }) => {
+    const direct = recordingCall();
+    await run(createSignalCliApi(direct.call));
+    const byName = recordingCall();
+    const sent = direct.calls[0]!;
+    await createSignalCliApi(byName.call).invoke(method, sent.params);
+    expect(byName.calls).toStrictEqual([sent]);
+  });
+
+  it('invoke refuses a name that is not a wrapped method, without a request', async () => {
+    const { call, calls } = recordingCall();
+    await expect(createSignalCliApi(call).invoke('deleteEverything', {})).rejects.toMatchObject({ code: 'SIG_ERR_RPC_METHOD_NOT_FOUND' });
+    await expect(createSignalCliApi(call).invoke('invoke', {})).rejects.toMatchObject({ code: 'SIG_ERR_RPC_METHOD_NOT_FOUND' });
+    expect(calls).toEqual([]);
   });
 
   it('publishes the same default timeouts it applies', () => {

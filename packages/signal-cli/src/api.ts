@@ -2,6 +2,7 @@
 // given, minus members whose value is `undefined`, and never adds keys: `register`, `verify` and `finishLink`
 // have typed params and reject unknown keys with -32600. Methods without params send no `params` member.
 
+import { SigError } from '@signal-broker/errors';
 import type {
   AccountEntry,
   AccountParams,
@@ -135,10 +136,16 @@ export interface SignalCliApi {
   // Receiving (manual receive mode; in on-start mode a subscription duplicates every notification)
   subscribeReceive(params?: SubscribeReceiveParams, o?: CallOptions): Promise<SubscribeReceiveResult>;
   unsubscribeReceive(params: UnsubscribeReceiveParams, o?: CallOptions): Promise<EmptyResult>;
+
+  /**
+   * Any method above by name, with the same default timeout, for callers that hold the name as data (REST
+   * plans). A name that is not a wrapped method fails with SIG_ERR_RPC_METHOD_NOT_FOUND without a request.
+   */
+  invoke<T>(method: string, params?: Record<string, unknown>, o?: CallOptions): Promise<T>;
 }
 
 /** JSON-RPC method names wrapped by `SignalCliApi` (identical to the property names). */
-export type SignalCliMethod = keyof SignalCliApi;
+export type SignalCliMethod = Exclude<keyof SignalCliApi, 'invoke'>;
 
 /**
  * Timeouts applied when the caller gives no `timeoutMs`; other methods use the `RpcCall`'s own default.
@@ -170,7 +177,13 @@ export function createSignalCliApi(call: RpcCall): SignalCliApi {
   const invoke = <T>(method: SignalCliMethod, params: object | undefined, options: CallOptions | undefined): Promise<T> =>
     call<T>(method, params === undefined ? undefined : withoutUndefined(params), withDefaultTimeout(method, options));
 
-  return {
+  const api: SignalCliApi = {
+    invoke: <T>(method: string, params?: Record<string, unknown>, o?: CallOptions): Promise<T> => {
+      if (!isSignalCliMethod(method)) {
+        return Promise.reject(new SigError('SIG_ERR_RPC_METHOD_NOT_FOUND', `${method} is not a signal-cli method this version wraps`));
+      }
+      return invoke<T>(method, params, o);
+    },
     version: (o) => invoke('version', undefined, o),
     listAccounts: (o) => invoke('listAccounts', undefined, o),
     startLink: (o) => invoke('startLink', undefined, o),
@@ -222,4 +235,12 @@ export function createSignalCliApi(call: RpcCall): SignalCliApi {
     subscribeReceive: (p, o) => invoke('subscribeReceive', p, o),
     unsubscribeReceive: (p, o) => invoke('unsubscribeReceive', p, o),
   };
+  const methods = new Set(Object.keys(api).filter((k) => k !== 'invoke'));
+  const isSignalCliMethod = (name: string): name is SignalCliMethod => methods.has(name);
+  return api;
+}
+
+/** The deadline a call of `method` gets when its caller gives none: the method's own, else `fallbackMs`. */
+export function timeoutForMethod(method: string, fallbackMs: number): number {
+  return Object.hasOwn(defaultTimeoutsMs, method) ? defaultTimeoutsMs[method as SignalCliMethod]! : fallbackMs;
 }

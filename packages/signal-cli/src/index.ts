@@ -1,5 +1,5 @@
 export { SignalCli } from './signal-cli.ts';
-export type { ReceivedNotification, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
+export type { AccountError, ReceivedNotification, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
 export { buildArgs } from './args.ts';
 export type { ReceiveMode, SignalCliArgs, TrustNewIdentities } from './args.ts';
 export { diagnoseExit, parseStderrLine } from './diagnostics.ts';
@@ -8,7 +8,7 @@ export { spawnSignalCli } from './process.ts';
 export type { ExitInfo, SignalCliProcess, SpawnOptions, StopPolicy } from './process.ts';
 export { backoffDelay, createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
 export type { FailureRecord, RestartPolicy, SupervisorContext, SupervisorEvent, SupervisorStatus } from './supervisor.machine.ts';
-export { createSignalCliApi } from './api.ts';
-export type { CallOptions, RpcCall, SignalCliApi } from './api.ts';
+export { createSignalCliApi, defaultTimeoutsMs, timeoutForMethod } from './api.ts';
+export type { CallOptions, RpcCall, SignalCliApi, SignalCliMethod } from './api.ts';
 export * from './types/envelope.ts';
 export * from './types/methods.ts';

@@ -12,7 +12,7 @@ import type { ReceivePayload } from './types/envelope.ts';
 import type { CallOptions, SignalCliApi } from './api.ts';
 import { buildArgs } from './args.ts';
 import type { SignalCliArgs } from './args.ts';
-import { spawnSignalCli } from './process.ts';
+import { maskNumbers, spawnSignalCli } from './process.ts';
 import type { StopPolicy } from './process.ts';
 import { createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
 import type { RestartPolicy, SupervisorContext, SupervisorMachine, SupervisorRuntime, SupervisorStatus } from './supervisor.machine.ts';
@@ -54,12 +54,23 @@ export interface SignalCliStatusChange {
   context: SupervisorContext;
 }
 
+/** A JSON-RPC error signal-cli reported for one account outside any request of ours. */
+export interface AccountError {
+  account: string;
+  message: string;
+}
+
 export interface SignalCliDump {
   status: SupervisorStatus;
   value: unknown;
   context: SupervisorContext;
   rpc: JsonRpcPeerStats | null;
-  notifications: { received: number; malformed: number };
+  notifications: { received: number; malformed: number; accountErrors: number };
+  /**
+   * Errors that belong to no account (`"id":null` responses, error notifications without an account), over
+   * every generation of the child. They are logged and shown here; no client ever sees them.
+   */
+  unroutedErrors: { count: number; last: { at: number; code: number; message: string } | null };
 }
 
 type Listener<T> = (value: T) => void;
@@ -71,13 +82,17 @@ export class SignalCli {
   private readonly log: Logger;
   private readonly receiveListeners = new Set<Listener<ReceivedNotification>>();
   private readonly statusListeners = new Set<Listener<SignalCliStatusChange>>();
-  private readonly rpcErrorListeners = new Set<Listener<JsonRpcErrorObject>>();
+  private readonly accountErrorListeners = new Set<Listener<AccountError>>();
+  private readonly now: () => number;
   private lastStatus: SupervisorStatus = 'starting';
   private received = 0;
   private malformed = 0;
+  private accountErrors = 0;
+  private unrouted: SignalCliDump['unroutedErrors'] = { count: 0, last: null };
 
   constructor(options: SignalCliOptions) {
     this.log = options.logger;
+    this.now = options.now ?? Date.now;
     const args = buildArgs(options);
     const restart = { ...defaultRestartPolicy, ...options.restart };
     const stop: StopPolicy = { stdinGraceMs: 5_000, termGraceMs: 10_000, ...options.stop };
@@ -100,7 +115,7 @@ export class SignalCli {
           maxPending: options.maxPending ?? 10_000,
           maxLineLength: options.maxLineLength ?? 16 * 1024 * 1024,
           onNotification: (n) => this.dispatchNotification(n),
-          onUncorrelatedError: (error) => this.dispatch(this.rpcErrorListeners, error),
+          onUncorrelatedError: (error) => this.unroutedError(error, 'error response for no request'),
           onStderrCondition: (condition) => {
             if (condition === 'config-locked') log.warn({ code: 'SIG_ERR_CLI_LOCKED' }, 'signal-cli is waiting for its config lock');
           },
@@ -204,10 +219,14 @@ export class SignalCli {
     return () => this.statusListeners.delete(listener);
   }
 
-  /** JSON-RPC errors that answer no request of ours (signal-cli reports them with `"id":null`). */
-  onRpcError(listener: Listener<JsonRpcErrorObject>): () => void {
-    this.rpcErrorListeners.add(listener);
-    return () => this.rpcErrorListeners.delete(listener);
+  /**
+   * Error notifications that name their account (`{"method":"receive","error":…,"params":{"account":…}}`),
+   * which signal-cli-rest-api forwards to WebSocket clients as `{"error":"…"}`. Errors without an account,
+   * and answers to requests whose caller has gone, never reach a listener.
+   */
+  onAccountError(listener: Listener<AccountError>): () => void {
+    this.accountErrorListeners.add(listener);
+    return () => this.accountErrorListeners.delete(listener);
   }
 
   dump(): SignalCliDump {
@@ -217,8 +236,16 @@ export class SignalCli {
       value: snapshot.value,
       context: snapshot.context,
       rpc: this.runtime.current?.peer.stats() ?? null,
-      notifications: { received: this.received, malformed: this.malformed },
+      notifications: { received: this.received, malformed: this.malformed, accountErrors: this.accountErrors },
+      unroutedErrors: { count: this.unrouted.count, last: this.unrouted.last && { ...this.unrouted.last } },
     };
+  }
+
+  private unroutedError(error: JsonRpcErrorObject, what: string): void {
+    const message = errorMessage(error);
+    this.unrouted.count++;
+    this.unrouted.last = { at: this.now(), code: error.code, message: maskNumbers(message).slice(0, 500) };
+    this.log.warn({ code: 'SIG_ERR_RPC_UNKNOWN_RESPONSE', rpcCode: error.code, message: maskNumbers(message).slice(0, 200) }, `${what}; not sent to any client`);
   }
 
   private dispatchNotification(n: IncomingNotification): void {
@@ -228,6 +255,16 @@ export class SignalCli {
       return;
     }
     const params = n.params as Record<string, unknown> | null;
+    if (n.error !== undefined) {
+      const account = params !== null && typeof params === 'object' ? params.account : undefined;
+      if (typeof account !== 'string') {
+        this.unroutedError(n.error, 'error notification without an account');
+        return;
+      }
+      this.accountErrors++;
+      this.dispatch(this.accountErrorListeners, { account, message: errorMessage(n.error) });
+      return;
+    }
     let payload = params;
     let raw = n.rawParams;
     let subscription: number | undefined;
@@ -254,4 +291,10 @@ export class SignalCli {
       }
     }
   }
+}
+
+/** The text of a JSON-RPC error, as signal-cli-rest-api puts it in `{"error":…}`. */
+function errorMessage(error: JsonRpcErrorObject): string {
+  if (error.message !== '') return error.message;
+  return typeof error.data === 'string' ? error.data : JSON.stringify(error.data ?? null);
 }

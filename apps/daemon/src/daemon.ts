@@ -7,7 +7,7 @@ import { Broker } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
-import { SignalCli } from '@signal-broker/signal-cli';
+import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
@@ -58,9 +58,9 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   // Account calls go through the account's actor; this is how one reaches signal-cli.
   const execute = async (account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions) => {
     const withAccount = { ...params, account };
-    if (!SEND_FAMILY.has(method) || settings.get(account).trustMode !== 'always') return signalCli.request(method, withAccount, options);
+    if (!SEND_FAMILY.has(method) || settings.get(account).trustMode !== 'always') return signalCli.api.invoke(method, withAccount, options);
     try {
-      const result = await signalCli.request(method, withAccount, options);
+      const result = await signalCli.api.invoke(method, withAccount, options);
       // Partly delivered: trust the changed identities for the next message; this one reports them.
       await trustAll(account, untrustedRecipients(result));
       return result;
@@ -75,12 +75,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         log.warn({ err: trustErr, accountTag: accountTag(account) }, 'could not trust a changed identity');
         throw err;
       }
-      return signalCli.request(method, withAccount, options);
+      return signalCli.api.invoke(method, withAccount, options);
     }
   };
   const trustAll = async (account: string, recipients: string[]) => {
     for (const recipient of recipients) {
-      await signalCli.request('trust', { account, recipient, trustAllKnownKeys: true });
+      await signalCli.api.trust({ account, recipient, trustAllKnownKeys: true });
       log.info({ accountTag: accountTag(account) }, 'trusted a changed identity (trust mode always)');
     }
   };
@@ -90,14 +90,16 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     execute,
     maxCallsInFlight: config.rest.accountMaxInFlight,
     maxQueuedCalls: config.rest.accountMaxQueued,
+    timeoutFor: (method) => timeoutForMethod(method, config.signalCli.requestTimeoutMs),
   });
   broker.start();
 
   // signal-cli → actors. The receive path only hands the raw frame over; the account actor fans it out.
   signalCli.onReceive((n) => broker.deliver(n.account, n.raw));
-  signalCli.onRpcError((error) => broker.broadcastError(JSON.stringify({ error: error.message })));
-  signalCli.onStatus(({ status }) => {
-    broker.setCliStatus(status);
+  // An error signal-cli reports for one account goes to that account's clients only.
+  signalCli.onAccountError((e) => broker.deliverError(e.account, JSON.stringify({ error: e.message })));
+  signalCli.onStatus(({ status, context }) => {
+    broker.setCliStatus(status, status === 'ready' ? null : (context.lastFailure?.message ?? null));
     if (status === 'ready') void refreshAccounts();
   });
 

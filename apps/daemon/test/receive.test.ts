@@ -1,5 +1,5 @@
-// GET /v1/receive/{number} as a WebSocket: frames byte for byte, refusals before the upgrade, error
-// frames, client frame limit, heartbeat, and accounts that appear while running.
+// GET /v1/receive/{number} as a WebSocket: frames byte for byte, refusals before the upgrade, client
+// frame limit, heartbeat, and accounts that appear while running.
 import { connect as tcpConnect } from 'node:net';
 import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures, isAlive } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -95,17 +95,6 @@ describe('receive WebSocket', () => {
     expect(body.code).toBe('SIG_ERR_WS_UPGRADE_REQUIRED');
     expect(body.error).toContain("'upgrade' token not found in 'Connection' header");
     expect(body.error).toContain('ws://');
-  });
-
-  it('forwards a JSON-RPC error signal-cli reports without a request as {"error":…}', async () => {
-    daemon = await startDaemon({ accounts: [FIXTURE_ACCOUNT, OTHER] });
-    const a = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
-    const b = await connect(daemon.wsUrl(OTHER));
-    await until(async () => (await daemon!.actors()).broker.totals.subscribers === 2);
-    await daemon.control.emitRaw('{"jsonrpc":"2.0","error":{"code":-32603,"message":"receive loop failed","data":null},"id":null}');
-    await until(() => a.frames.length === 1 && b.frames.length === 1);
-    expect(a.frames).toEqual(['{"error":"receive loop failed"}']);
-    expect(b.frames).toEqual(['{"error":"receive loop failed"}']);
   });
 
   it('ignores small client frames and closes with 1009 over the limit', async () => {

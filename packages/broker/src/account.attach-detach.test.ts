@@ -9,7 +9,7 @@ import { createTestModel, getAdjacencyMap } from 'xstate/graph';
 import type { StatePath } from 'xstate/graph';
 
 import { createAccountMachine } from './account.machine.ts';
-import type { AccountEvent, AccountIo, CliStatus } from './account.machine.ts';
+import type { AccountEvent, CliStatus } from './account.machine.ts';
 import { SinkRegistry } from './sinks.ts';
 import { RecordingSink } from './test-support.ts';
 
@@ -42,11 +42,10 @@ const stateFor: Record<CliStatus, string> = {
 // The graph only needs the rules; the live actors below get their own registry.
 const modelMachine = createAccountMachine({
   sinks: new SinkRegistry(),
-  io: () => ({ delivered: 0, overflows: 0 }),
   now: () => 0,
   maxCallsInFlight: 1,
   startCall: () => {},
-  abandonCall: () => {},
+  failCall: () => {},
 });
 type AccountSnapshot = SnapshotFrom<typeof modelMachine>;
 
@@ -70,8 +69,7 @@ const model = createTestModel(modelMachine, traversal);
 /** A live actor, recording sinks and the reference model, advanced one event at a time. */
 function liveReplay() {
   const sinks = new SinkRegistry();
-  const io: AccountIo = { delivered: 0, overflows: 0 };
-  const machine = createAccountMachine({ sinks, io: () => io, now: () => 0, maxCallsInFlight: 1, startCall: () => {}, abandonCall: () => {} });
+  const machine = createAccountMachine({ sinks, now: () => 0, maxCallsInFlight: 1, startCall: () => {}, failCall: () => {} });
   const actor = createActor(machine, { input: { account: ACCOUNT } });
   const errors: unknown[] = [];
   actor.subscribe({ error: (err) => errors.push(err) });
@@ -84,6 +82,8 @@ function liveReplay() {
     closes: { s1: [] as number[], s2: [] as number[] },
     state: 'waiting',
     delivered: 0,
+    received: 0,
+    dropped: 0,
   };
   let frameNo = 0;
 
@@ -92,7 +92,7 @@ function liveReplay() {
       case 'subscriber.attach': {
         const id = event.id as SubId;
         // As the broker does: the sink is registered first, then the actor is told.
-        sinks.add(id, recorders[id]);
+        sinks.add(id, ACCOUNT, recorders[id]);
         actor.send(event);
         expected.attached.add(id);
         break;
@@ -111,6 +111,8 @@ function liveReplay() {
         actor.send({ type: 'envelope.received', frame });
         for (const id of expected.attached) expected.frames[id].push(frame);
         expected.delivered += expected.attached.size;
+        if (expected.state !== 'removed') expected.received++;
+        if (expected.state !== 'removed' && expected.attached.size === 0) expected.dropped++;
         break;
       }
       case 'account.remove':
@@ -136,7 +138,12 @@ function liveReplay() {
       expect(recorders[id].frames, `frames of ${id}`).toEqual(expected.frames[id]);
       expect(recorders[id].closes.map((c) => c.code), `closes of ${id}`).toEqual(expected.closes[id]);
     }
-    expect(io).toEqual({ delivered: expected.delivered, overflows: 0 });
+    expect(snapshot.context.live).toMatchObject({
+      delivered: expected.delivered,
+      received: expected.received,
+      dropped: expected.dropped,
+      overflows: 0,
+    });
     if (modelState !== undefined) {
       // The live actor and the graph's pure model agree on where this path ends.
       expect(snapshot.value).toEqual(modelState.value);

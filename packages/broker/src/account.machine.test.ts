@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
 
-import { createAccountMachine } from './account.machine.ts';
-import type { AccountDeps, AccountEvent, AccountIo, CliStatus } from './account.machine.ts';
+import { createAccountMachine, startableCalls } from './account.machine.ts';
+import type { AccountDeps, AccountEvent, CliStatus } from './account.machine.ts';
 import { SinkRegistry } from './sinks.ts';
 import type { SubscriberSink } from './sinks.ts';
 import { RecordingSink } from './test-support.ts';
@@ -18,19 +18,17 @@ function steppingClock(start = 1_000): () => number {
 
 function setupAccount(overrides: Partial<AccountDeps> = {}) {
   const sinks = new SinkRegistry();
-  const io: AccountIo = { delivered: 0, overflows: 0 };
-  const removed: Array<{ account: string; ids: string[] }> = [];
+  const started: string[] = [];
+  const failed: Array<{ id: string; code: string }> = [];
   const machine = createAccountMachine({
     sinks,
-    io: () => io,
     now: steppingClock(),
-    onRemoved: (account, ids) => removed.push({ account, ids }),
     maxCallsInFlight: 1,
-    startCall: () => {},
-    abandonCall: () => {},
+    startCall: (_account, id) => started.push(id),
+    failCall: (id, error) => failed.push({ id, code: error.code }),
     ...overrides,
   });
-  return { machine, sinks, io, removed };
+  return { machine, sinks, started, failed };
 }
 
 const attach = (id: string, remote: string | null = null): AccountEvent => ({ type: 'subscriber.attach', id, remote });
@@ -49,9 +47,8 @@ describe('account machine rules (pure transitions, no actions run)', () => {
     expect(snapshot.value).toBe('waiting');
     expect(snapshot.context.account).toBe(ACCOUNT);
     expect(snapshot.context.subscribers).toEqual({});
-    expect(snapshot.context.lastReceivedAt).toBeNull();
+    expect(snapshot.context.live).toEqual({ received: 0, delivered: 0, dropped: 0, overflows: 0, lastReceivedAt: null });
     expect(snapshot.context.counters).toEqual({
-      received: 0,
       errorFrames: 0,
       attaches: 0,
       detaches: 0,
@@ -64,7 +61,7 @@ describe('account machine rules (pure transitions, no actions run)', () => {
   it('attach adds a subscriber record and counts it', () => {
     const [snapshot, actions] = transition(machine, start(), attach('s1', '10.0.0.1:5000'));
     expect(Object.keys(snapshot.context.subscribers)).toEqual(['s1']);
-    expect(snapshot.context.subscribers['s1']).toEqual({ id: 's1', attachedAt: expect.any(Number), remote: '10.0.0.1:5000' });
+    expect(snapshot.context.subscribers['s1']).toEqual({ id: 's1', attachedAt: expect.any(Number), remote: '10.0.0.1:5000', framesDelivered: 0 });
     expect(snapshot.context.counters.attaches).toBe(1);
     expect(actions).toEqual([]);
   });
@@ -122,26 +119,23 @@ describe('account machine rules (pure transitions, no actions run)', () => {
     expect(after.context.counters).toMatchObject({ detaches: 1, ...expected });
   });
 
-  it('an envelope is counted, stamped and handed to deliverFrame', () => {
+  it('an envelope is handed to fanOut, which counts it (no context is assigned per frame)', () => {
     const [one] = transition(machine, start(), attach('s1'));
     const [after, actions] = transition(machine, one, envelope('{"n":1}'));
-    expect(after.context.counters.received).toBe(1);
-    expect(after.context.counters.errorFrames).toBe(0);
-    expect(after.context.lastReceivedAt).toEqual(expect.any(Number));
-    expect(actions.map((a) => a.type)).toEqual(['deliverFrame']);
+    expect(after.context).toBe(one.context);
+    expect(actions.map((a) => a.type)).toEqual(['fanOut']);
   });
 
-  it('an error frame is counted separately and handed to deliverFrame', () => {
+  it('an error frame is counted separately and handed to deliverError', () => {
     const [after, actions] = transition(machine, start(), { type: 'error.received', frame: '{"error":"x"}' });
     expect(after.context.counters.errorFrames).toBe(1);
-    expect(after.context.counters.received).toBe(0);
-    expect(after.context.lastReceivedAt).toBeNull();
-    expect(actions.map((a) => a.type)).toEqual(['deliverFrame']);
+    expect(after.context.live.received).toBe(0);
+    expect(actions.map((a) => a.type)).toEqual(['deliverError']);
   });
 
   it('pure transitions do not touch the sinks', () => {
     const sink = new RecordingSink();
-    sinks.add('s1', sink);
+    sinks.add('s1', ACCOUNT, sink);
     const [one] = transition(machine, start(), attach('s1'));
     transition(machine, one, envelope('frame'));
     transition(machine, one, { type: 'account.remove' });
@@ -194,14 +188,14 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     actor.subscribe({ error: (err) => errors.push(err) });
     actor.start();
     const attachSink = (id: string, sink: SubscriberSink) => {
-      deps.sinks.add(id, sink);
+      deps.sinks.add(id, ACCOUNT, sink);
       actor.send(attach(id));
     };
     return { ...deps, actor, errors, attachSink };
   }
 
   it('hands frames to every subscriber in the order they were received', () => {
-    const { actor, attachSink, io, errors } = startAccount();
+    const { actor, attachSink, errors } = startAccount();
     const a = new RecordingSink();
     const b = new RecordingSink();
     attachSink('a', a);
@@ -209,8 +203,8 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     for (const frame of ['f1', 'f2', 'f3', 'f4']) actor.send(envelope(frame));
     expect(a.frames).toEqual(['f1', 'f2', 'f3', 'f4']);
     expect(b.frames).toEqual(['f1', 'f2', 'f3', 'f4']);
-    expect(io).toEqual({ delivered: 8, overflows: 0 });
-    expect(actor.getSnapshot().context.counters.received).toBe(4);
+    expect(actor.getSnapshot().context.live).toMatchObject({ received: 4, delivered: 8, overflows: 0, dropped: 0 });
+    expect(actor.getSnapshot().context.live.lastReceivedAt).toEqual(expect.any(Number));
     expect(errors).toEqual([]);
   });
 
@@ -234,6 +228,8 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     expect(a.frames).toEqual(['e1', 'e2']);
     expect(b.frames).toEqual(['e2', 'e3', 'err1']);
     expect(c.frames).toEqual(['err1', 'e4']);
+    // Nobody was attached for the first frame: it is counted as dropped.
+    expect(actor.getSnapshot().context.live).toMatchObject({ received: 5, dropped: 1 });
     // A detach releases the sink from the registry; the attached one stays.
     expect(sinks.has('a')).toBe(false);
     expect(sinks.has('b')).toBe(false);
@@ -251,7 +247,7 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
   });
 
   it('counts overflow and queued results, and neither for a closed sink', () => {
-    const { actor, attachSink, io, sinks } = startAccount();
+    const { actor, attachSink, sinks } = startAccount();
     const fast = new RecordingSink('queued');
     const slow = new RecordingSink('overflow');
     const closing = new RecordingSink('closed');
@@ -260,20 +256,20 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     attachSink('closing', closing);
     actor.send(envelope('f1'));
     actor.send(envelope('f2'));
-    expect(io).toEqual({ delivered: 2, overflows: 2 });
-    expect(sinks.stats('fast')).toEqual({ delivered: 2, bufferedBytes: 4 });
-    expect(sinks.stats('slow')).toEqual({ delivered: 0, bufferedBytes: 4 });
-    expect(sinks.stats('closing')).toEqual({ delivered: 0, bufferedBytes: 4 });
+    const subs = () => actor.getSnapshot().context.subscribers;
+    expect(actor.getSnapshot().context.live).toMatchObject({ delivered: 2, overflows: 2, dropped: 0 });
+    expect([subs().fast?.framesDelivered, subs().slow?.framesDelivered, subs().closing?.framesDelivered]).toEqual([2, 0, 0]);
+    expect(sinks.bufferedBytes('fast')).toBe(4);
     // The slow consumer is cut off by its front door; the actor counts why.
     actor.send({ type: 'subscriber.detach', id: 'slow', reason: 'slow-consumer' });
     actor.send(envelope('f3'));
-    expect(io).toEqual({ delivered: 3, overflows: 2 });
+    expect(actor.getSnapshot().context.live).toMatchObject({ delivered: 3, overflows: 2 });
     expect(slow.frames).toEqual(['f1', 'f2']);
     expect(actor.getSnapshot().context.counters.slowConsumerDisconnects).toBe(1);
   });
 
   it('closes every subscriber with 4004 when the account is removed, then stops', () => {
-    const { actor, attachSink, removed, errors } = startAccount();
+    const { actor, attachSink, sinks, errors } = startAccount();
     const a = new RecordingSink();
     const b = new RecordingSink();
     const gone = new RecordingSink();
@@ -288,7 +284,7 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     expect(a.closes).toEqual([{ code: 4004, reason: 'account removed' }]);
     expect(b.closes).toEqual([{ code: 4004, reason: 'account removed' }]);
     expect(gone.closes).toEqual([]);
-    expect(removed).toEqual([{ account: ACCOUNT, ids: ['a', 'b'] }]);
+    expect([sinks.has('a'), sinks.has('b'), sinks.size]).toEqual([false, false, 0]);
     expect(actor.getSnapshot().status).toBe('done');
     expect(actor.getSnapshot().value).toBe('removed');
     expect(a.frames).toEqual(['last']);
@@ -302,7 +298,7 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
       warn.mockRestore();
     }
     expect(a.frames).toEqual(['last']);
-    expect(actor.getSnapshot().context.counters.received).toBe(1);
+    expect(actor.getSnapshot().context.live.received).toBe(1);
   });
 
   it('keeps subscribers attached and receiving through restarting and crash-looping', () => {
@@ -342,5 +338,93 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     }
     actor.send({ type: 'account.remove' });
     check();
+  });
+});
+
+describe('which queued calls may start (startableCalls)', () => {
+  const call = (id: string, lane: string | null) => ({ id, lane, method: lane === null ? 'updateProfile' : 'send', since: 0 });
+
+  it('starts different conversations side by side, up to the bound', () => {
+    const queued = [call('1', 'a'), call('2', 'b'), call('3', 'c')];
+    expect(startableCalls({ queued, inFlight: [] }, 2).map((c) => c.id)).toEqual(['1', '2']);
+    expect(startableCalls({ queued, inFlight: [] }, 8).map((c) => c.id)).toEqual(['1', '2', '3']);
+  });
+
+  it('keeps one call per conversation in flight, in arrival order', () => {
+    const queued = [call('1', 'a'), call('2', 'a'), call('3', 'b'), call('4', 'a')];
+    expect(startableCalls({ queued, inFlight: [] }, 8).map((c) => c.id)).toEqual(['1', '3']);
+    expect(startableCalls({ queued: queued.slice(1), inFlight: [call('0', 'a')] }, 8).map((c) => c.id)).toEqual(['3']);
+  });
+
+  it('runs an account-wide call alone: after everything before it, before everything after it', () => {
+    const queued = [call('1', 'a'), call('2', null), call('3', 'b')];
+    expect(startableCalls({ queued, inFlight: [] }, 8).map((c) => c.id)).toEqual(['1']);
+    expect(startableCalls({ queued: queued.slice(1), inFlight: [call('1', 'a')] }, 8)).toEqual([]);
+    expect(startableCalls({ queued: queued.slice(1), inFlight: [] }, 8).map((c) => c.id)).toEqual(['2']);
+    expect(startableCalls({ queued: queued.slice(2), inFlight: [call('2', null)] }, 8)).toEqual([]);
+  });
+
+  it('with a bound of 1 is strictly one call at a time in arrival order', () => {
+    const queued = [call('1', 'a'), call('2', 'b'), call('3', null)];
+    expect(startableCalls({ queued, inFlight: [] }, 1).map((c) => c.id)).toEqual(['1']);
+    expect(startableCalls({ queued: queued.slice(1), inFlight: [call('1', 'a')] }, 1)).toEqual([]);
+  });
+});
+
+describe('account calls follow signal-cli’s status', () => {
+  function startAccount() {
+    const deps = setupAccount({ maxCallsInFlight: 4 });
+    const actor = createActor(deps.machine, { input: { account: ACCOUNT } });
+    actor.start();
+    const enqueue = (callId: string, lane: string | null = 'a') => actor.send({ type: 'call.enqueue', callId, lane, method: 'send' });
+    return { ...deps, actor, enqueue };
+  }
+
+  it('while signal-cli starts or restarts, calls wait in order and start when it is ready', () => {
+    const { actor, enqueue, started } = startAccount();
+    enqueue('w1');
+    actor.send({ type: 'cli.status', status: 'restarting', reason: 'exited with code 1' });
+    enqueue('w2', 'b');
+    expect(started).toEqual([]);
+    expect(actor.getSnapshot().context.calls.queued.map((c) => c.id)).toEqual(['w1', 'w2']);
+    actor.send({ type: 'cli.status', status: 'ready' });
+    expect(started).toEqual(['w1', 'w2']);
+    expect(actor.getSnapshot().context.cli).toEqual({ status: 'ready', reason: null });
+  });
+
+  it.each([
+    ['crash-looping', 'SIG_ERR_CLI_CRASH_LOOP'],
+    ['stopping', 'SIG_ERR_CLI_STOPPED'],
+  ] as const)('while signal-cli is %s, waiting and new calls fail at once with %s', (status, code) => {
+    const { actor, enqueue, started, failed } = startAccount();
+    actor.send({ type: 'cli.status', status: 'restarting' });
+    enqueue('q1');
+    actor.send({ type: 'cli.status', status, reason: 'signal-cli exited 5 times in 2 minutes' });
+    expect(failed).toEqual([{ id: 'q1', code }]);
+    enqueue('q2');
+    expect(failed).toEqual([
+      { id: 'q1', code },
+      { id: 'q2', code },
+    ]);
+    expect(started).toEqual([]);
+    expect(actor.getSnapshot().context.calls).toMatchObject({ queued: [], inFlight: [], refused: 2 });
+    expect(actor.getSnapshot().context.cli.reason).toBe('signal-cli exited 5 times in 2 minutes');
+  });
+
+  it('a call whose deadline passed while it waited leaves the queue and is counted', () => {
+    const { actor, enqueue, started } = startAccount();
+    enqueue('e1');
+    enqueue('e2');
+    actor.send({ type: 'call.expired', callId: 'e1' });
+    actor.send({ type: 'cli.status', status: 'ready' });
+    expect(started).toEqual(['e2']);
+    expect(actor.getSnapshot().context.calls.expired).toBe(1);
+  });
+
+  it('a removed account fails its waiting calls and forgets them', () => {
+    const { actor, enqueue, failed } = startAccount();
+    enqueue('r1');
+    actor.send({ type: 'account.remove' });
+    expect(failed).toEqual([{ id: 'r1', code: 'SIG_ERR_ACCOUNT_UNKNOWN' }]);
   });
 });

@@ -1,8 +1,18 @@
-// One actor per signal-cli account. It owns the account's subscriber list and handles attach, detach and
-// received messages one at a time, in the order they arrive, so every message goes to exactly the
-// subscribers attached at that moment. Context is JSON-safe (ids, timestamps, counters); the sockets behind
-// subscribers live in the SinkRegistry.
+// One actor per signal-cli account. It is the one writer of everything the account has: its subscribers,
+// their delivery counters, its call queue and its counters. It handles attach, detach, received messages and
+// calls one at a time, in the order they arrive, so every message goes to exactly the subscribers attached at
+// that moment. Context is JSON-safe (ids, timestamps, counters); the sockets behind subscribers live in the
+// SinkRegistry, the calls' promises in the broker.
+//
+// States mirror signal-cli's supervisor, and each one says what happens to calls:
+// - waiting, restarting: signal-cli is (re)starting; calls wait in order, each bounded by its deadline, and
+//   start when it is ready.
+// - ready: calls start, per conversation in order, up to `maxCallsInFlight` at once (see lanes.ts).
+// - crashLooping, stopping: calls fail at once with 503 and the reason; so do the ones waiting.
+// - removed: the account is gone; its subscribers are closed with 4004 and its waiting calls fail.
+import { SigError } from '@signal-broker/errors';
 import { assign, enqueueActions, setup } from 'xstate';
+import type { Lane } from './lanes.ts';
 import type { SinkRegistry } from './sinks.ts';
 
 /** The supervisor's status, mirrored by every account. */
@@ -13,6 +23,7 @@ export type DetachReason =
   | 'slow-consumer'
   | 'heartbeat-timeout'
   | 'account-removed'
+  | 'account-failed'
   | 'shutdown'
   | 'error';
 
@@ -21,10 +32,12 @@ export interface SubscriberRecord {
   attachedAt: number;
   /** Where the client connected from, for ops. */
   remote: string | null;
+  /** Frames handed to this subscriber's outbox. Counted in place by the actor's fan-out (see AccountLive). */
+  framesDelivered: number;
 }
 
+/** Counters that change on membership and call events. */
 export interface AccountCounters {
-  received: number;
   errorFrames: number;
   attaches: number;
   detaches: number;
@@ -32,20 +45,52 @@ export interface AccountCounters {
   heartbeatTimeouts: number;
 }
 
-/** Calls to signal-cli for this account: ids only; the calls themselves wait in the broker's registry. */
+/**
+ * Figures that change on every received frame. The actor's fan-out action updates them in place instead of
+ * assigning a new context per frame (that allocation was the largest per-frame cost); nothing else writes them.
+ */
+export interface AccountLive {
+  received: number;
+  /** Frames handed to subscribers' outboxes, summed over subscribers. */
+  delivered: number;
+  /**
+   * Frames that reached no subscriber's outbox: none was attached, or every attached one was closing (the
+   * durable inbox will keep these).
+   */
+  dropped: number;
+  /** Frames refused because the subscriber's outbox was over its bound (the client was closed with 4008). */
+  overflows: number;
+  lastReceivedAt: number | null;
+}
+
+export interface CallEntry {
+  id: string;
+  /** `null`: account-wide; otherwise the conversation's key. */
+  lane: Lane;
+  method: string;
+  since: number;
+}
+
+/** Calls to signal-cli for this account: their ids and lanes; the calls themselves wait in the broker. */
 export interface AccountCalls {
-  queued: string[];
-  inFlight: string[];
+  queued: CallEntry[];
+  inFlight: CallEntry[];
   completed: number;
   failed: number;
+  /** Failed at once because signal-cli was crash-looping or stopping. */
+  refused: number;
+  /** Their deadline passed while they waited. */
+  expired: number;
 }
 
 export interface AccountContext {
   account: string;
   createdAt: number;
-  lastReceivedAt: number | null;
+  /** The supervisor's last status and, when it is not ready, why. */
+  cli: { status: CliStatus; reason: string | null };
   subscribers: Record<string, SubscriberRecord>;
   counters: AccountCounters;
+  live: AccountLive;
   calls: AccountCalls;
 }
 
@@ -54,43 +99,65 @@ export type AccountEvent =
   | { type: 'subscriber.detach'; id: string; reason: DetachReason }
   | { type: 'envelope.received'; frame: string }
   | { type: 'error.received'; frame: string }
-  | { type: 'cli.status'; status: CliStatus }
-  | { type: 'call.enqueue'; callId: string }
+  | { type: 'cli.status'; status: CliStatus; reason?: string | null }
+  | { type: 'call.enqueue'; callId: string; lane: Lane; method: string }
   | { type: 'call.settled'; callId: string; ok: boolean }
+  | { type: 'call.expired'; callId: string }
   | { type: 'account.remove' };
-
-/** Live I/O figures kept beside the actor (they change on every frame). */
-export interface AccountIo {
-  delivered: number;
-  overflows: number;
-}
 
 export interface AccountDeps {
   sinks: SinkRegistry;
-  io: (account: string) => AccountIo;
   now: () => number;
-  /** Close code and reason for subscribers of a removed account. */
-  onRemoved?: (account: string, subscriberIds: string[]) => void;
-  /** How many calls of one account may be at signal-cli at once; the rest wait in order. */
+  /** How many calls of one account may be at signal-cli at once (at most one per conversation). */
   maxCallsInFlight: number;
   /** Start a queued call; it answers with `call.settled` when done. Must not throw. */
   startCall: (account: string, callId: string) => void;
-  /** Fail a call that will never start (its account was removed). Must not throw. */
-  abandonCall: (callId: string) => void;
+  /** Fail a call that will never start. Must not throw. */
+  failCall: (callId: string, error: SigError) => void;
 }
 
 export interface AccountInput {
   account: string;
 }
 
-export function createAccountMachine(deps: AccountDeps) {
-  const fanOut = (context: AccountContext, frame: string) => {
-    const io = deps.io(context.account);
-    for (const id in context.subscribers) {
-      const result = deps.sinks.deliver(id, frame);
-      if (result === 'queued') io.delivered++;
-      else if (result === 'overflow') io.overflows++;
+/** Close code for subscribers of an account that signal-cli no longer has. */
+export const ACCOUNT_REMOVED_CLOSE = 4004;
+
+/**
+ * The queued calls that may start now, oldest first: at most `max` in flight, one per conversation, a
+ * conversation's calls in arrival order, and an account-wide call only when nothing else is in flight (and
+ * nothing after it starts until it is done).
+ */
+export function startableCalls(calls: Pick<AccountCalls, 'queued' | 'inFlight'>, max: number): CallEntry[] {
+  let inFlight = calls.inFlight.length;
+  if (inFlight >= max || calls.queued.length === 0) return [];
+  if (calls.inFlight.some((c) => c.lane === null)) return [];
+  const busy = new Set<string>();
+  for (const c of calls.inFlight) busy.add(c.lane!);
+  const start: CallEntry[] = [];
+  for (const call of calls.queued) {
+    if (inFlight >= max) break;
+    if (call.lane === null) {
+      if (inFlight === 0) start.push(call);
+      break;
     }
+    if (busy.has(call.lane)) continue;
+    busy.add(call.lane);
+    start.push(call);
+    inFlight++;
+  }
+  return start;
+}
+
+export function createAccountMachine(deps: AccountDeps) {
+  const refusal = (cli: AccountContext['cli'], account: string): SigError => {
+    const stopping = cli.status === 'stopping' || cli.status === 'stopped';
+    const why = cli.reason === null ? '' : `: ${cli.reason}`;
+    return new SigError(
+      stopping ? 'SIG_ERR_CLI_STOPPED' : 'SIG_ERR_CLI_CRASH_LOOP',
+      stopping ? `signal-cli is stopping; the call for ${account} was not made` : `signal-cli keeps exiting; restarts are paused${why}`,
+      { details: { status: cli.status, reason: cli.reason } },
+    );
   };
 
   return setup({
@@ -102,13 +169,14 @@ export function createAccountMachine(deps: AccountDeps) {
     actions: {
       addSubscriber: assign(({ context, event }) => {
         if (event.type !== 'subscriber.attach' || Object.hasOwn(context.subscribers, event.id)) return {};
+        const record: SubscriberRecord = { id: event.id, attachedAt: deps.now(), remote: event.remote, framesDelivered: 0 };
         return {
-          subscribers: { ...context.subscribers, [event.id]: { id: event.id, attachedAt: deps.now(), remote: event.remote } },
+          subscribers: { ...context.subscribers, [event.id]: record },
           counters: { ...context.counters, attaches: context.counters.attaches + 1 },
         };
       }),
       removeSubscriber: assign(({ context, event }) => {
-        if (event.type !== 'subscriber.detach' || !(Object.hasOwn(context.subscribers, event.id))) return {};
+        if (event.type !== 'subscriber.detach' || !Object.hasOwn(context.subscribers, event.id)) return {};
         const { [event.id]: _removed, ...subscribers } = context.subscribers;
         const c = context.counters;
         return {
@@ -124,49 +192,104 @@ export function createAccountMachine(deps: AccountDeps) {
       releaseSink: ({ event }) => {
         if (event.type === 'subscriber.detach') deps.sinks.remove(event.id);
       },
-      countReceived: assign(({ context }) => ({
-        lastReceivedAt: deps.now(),
-        counters: { ...context.counters, received: context.counters.received + 1 },
-      })),
+      // The hot path: one received message, handed to every subscriber attached right now. Counters are
+      // updated in place (see AccountLive), so a frame allocates nothing here.
+      fanOut: ({ context, event }) => {
+        if (event.type !== 'envelope.received') return;
+        const live = context.live;
+        live.received++;
+        live.lastReceivedAt = deps.now();
+        let reached = 0;
+        for (const id in context.subscribers) {
+          const result = deps.sinks.deliver(id, event.frame);
+          if (result === 'queued') {
+            context.subscribers[id]!.framesDelivered++;
+            live.delivered++;
+            reached++;
+          } else if (result === 'overflow') {
+            live.overflows++;
+          }
+        }
+        if (reached === 0) live.dropped++;
+      },
+      // An error signal-cli reported for this account: its subscribers get `{"error":…}`, no one else.
+      deliverError: ({ context, event }) => {
+        if (event.type !== 'error.received') return;
+        const live = context.live;
+        for (const id in context.subscribers) {
+          const result = deps.sinks.deliver(id, event.frame);
+          if (result === 'queued') {
+            context.subscribers[id]!.framesDelivered++;
+            live.delivered++;
+          } else if (result === 'overflow') {
+            live.overflows++;
+          }
+        }
+      },
       countErrorFrame: assign(({ context }) => ({
         counters: { ...context.counters, errorFrames: context.counters.errorFrames + 1 },
       })),
-      // The one place frames leave the actor: a plain loop over the subscribers attached right now.
-      deliverFrame: ({ context, event }) => {
-        if (event.type === 'envelope.received' || event.type === 'error.received') fanOut(context, event.frame);
-      },
+      mirrorStatus: assign(({ event }) => {
+        if (event.type !== 'cli.status') return {};
+        return { cli: { status: event.status, reason: event.status === 'ready' ? null : (event.reason ?? null) } };
+      }),
       queueCall: assign(({ context, event }) => {
         if (event.type !== 'call.enqueue') return {};
-        return { calls: { ...context.calls, queued: [...context.calls.queued, event.callId] } };
+        const entry: CallEntry = { id: event.callId, lane: event.lane, method: event.method, since: deps.now() };
+        return { calls: { ...context.calls, queued: [...context.calls.queued, entry] } };
+      }),
+      refuseCall: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'call.enqueue') return;
+        enqueue.assign({ calls: { ...context.calls, refused: context.calls.refused + 1 } });
+        const error = refusal(context.cli, context.account);
+        enqueue(() => deps.failCall(event.callId, error));
+      }),
+      refuseQueuedCalls: enqueueActions(({ context, enqueue }) => {
+        const queued = context.calls.queued;
+        if (queued.length === 0) return;
+        enqueue.assign({ calls: { ...context.calls, queued: [], refused: context.calls.refused + queued.length } });
+        const error = refusal(context.cli, context.account);
+        enqueue(() => {
+          for (const call of queued) deps.failCall(call.id, error);
+        });
       }),
       settleCall: assign(({ context, event }) => {
         if (event.type !== 'call.settled') return {};
         const c = context.calls;
+        if (!c.inFlight.some((e) => e.id === event.callId)) return {};
         return {
           calls: {
             ...c,
-            inFlight: c.inFlight.filter((id) => id !== event.callId),
+            inFlight: c.inFlight.filter((e) => e.id !== event.callId),
             completed: c.completed + (event.ok ? 1 : 0),
             failed: c.failed + (event.ok ? 0 : 1),
           },
         };
       }),
-      // Starts queued calls, oldest first, while fewer than maxCallsInFlight are at signal-cli.
+      expireCall: assign(({ context, event }) => {
+        if (event.type !== 'call.expired') return {};
+        const c = context.calls;
+        if (!c.queued.some((e) => e.id === event.callId)) return {};
+        return { calls: { ...c, queued: c.queued.filter((e) => e.id !== event.callId), expired: c.expired + 1 } };
+      }),
+      // Starts what may start now (see startableCalls); the rest keep their place.
       dispatchCalls: enqueueActions(({ context, enqueue }) => {
         const c = context.calls;
-        const room = deps.maxCallsInFlight - c.inFlight.length;
-        if (room <= 0 || c.queued.length === 0) return;
-        const starting = c.queued.slice(0, room);
-        enqueue.assign({ calls: { ...c, queued: c.queued.slice(starting.length), inFlight: [...c.inFlight, ...starting] } });
-        for (const id of starting) enqueue(() => deps.startCall(context.account, id));
+        const starting = startableCalls(c, deps.maxCallsInFlight);
+        if (starting.length === 0) return;
+        const ids = new Set(starting.map((s) => s.id));
+        enqueue.assign({ calls: { ...c, queued: c.queued.filter((e) => !ids.has(e.id)), inFlight: [...c.inFlight, ...starting] } });
+        for (const call of starting) enqueue(() => deps.startCall(context.account, call.id));
       }),
       abandonCalls: ({ context }) => {
-        for (const id of context.calls.queued) deps.abandonCall(id);
+        const error = new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${context.account} was removed before the call started`);
+        for (const call of context.calls.queued) deps.failCall(call.id, error);
       },
       closeSubscribers: ({ context }) => {
-        const ids = Object.keys(context.subscribers);
-        for (const id of ids) deps.sinks.close(id, 4004, 'account removed');
-        deps.onRemoved?.(context.account, ids);
+        for (const id of Object.keys(context.subscribers)) {
+          deps.sinks.close(id, ACCOUNT_REMOVED_CLOSE, 'account removed');
+          deps.sinks.remove(id);
+        }
       },
     },
     guards: {
@@ -181,33 +304,54 @@ export function createAccountMachine(deps: AccountDeps) {
     context: ({ input }) => ({
       account: input.account,
       createdAt: deps.now(),
-      lastReceivedAt: null,
+      cli: { status: 'starting', reason: null },
       subscribers: {},
-      counters: { received: 0, errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
-      calls: { queued: [], inFlight: [], completed: 0, failed: 0 },
+      counters: { errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
+      live: { received: 0, delivered: 0, dropped: 0, overflows: 0, lastReceivedAt: null },
+      calls: { queued: [], inFlight: [], completed: 0, failed: 0, refused: 0, expired: 0 },
     }),
     // The broker tells a new account the supervisor's status right after spawning it.
     initial: 'waiting',
     states: {
-      waiting: {},
-      ready: {},
-      restarting: {},
-      crashLooping: {},
-      stopping: {},
-      removed: { type: 'final', entry: ['closeSubscribers', 'abandonCalls'] },
+      waiting: {
+        on: { 'call.enqueue': { actions: 'queueCall' } },
+      },
+      ready: {
+        entry: 'dispatchCalls',
+        on: {
+          'call.enqueue': { actions: ['queueCall', 'dispatchCalls'] },
+          'call.settled': { actions: ['settleCall', 'dispatchCalls'] },
+          'call.expired': { actions: ['expireCall', 'dispatchCalls'] },
+        },
+      },
+      restarting: {
+        on: { 'call.enqueue': { actions: 'queueCall' } },
+      },
+      crashLooping: {
+        entry: 'refuseQueuedCalls',
+        on: { 'call.enqueue': { actions: 'refuseCall' } },
+      },
+      stopping: {
+        entry: 'refuseQueuedCalls',
+        on: { 'call.enqueue': { actions: 'refuseCall' } },
+      },
+      removed: {
+        type: 'final',
+        entry: ['closeSubscribers', 'abandonCalls'],
+      },
     },
     on: {
       'subscriber.attach': { actions: 'addSubscriber' },
       'subscriber.detach': { guard: 'isSubscriber', actions: ['removeSubscriber', 'releaseSink'] },
-      'envelope.received': { actions: ['countReceived', 'deliverFrame'] },
-      'error.received': { actions: ['countErrorFrame', 'deliverFrame'] },
-      'call.enqueue': { actions: ['queueCall', 'dispatchCalls'] },
-      'call.settled': { actions: ['settleCall', 'dispatchCalls'] },
+      'envelope.received': { actions: 'fanOut' },
+      'error.received': { actions: ['countErrorFrame', 'deliverError'] },
+      'call.settled': { actions: 'settleCall' },
+      'call.expired': { actions: 'expireCall' },
       'cli.status': [
-        { guard: 'isReady', target: '.ready' },
-        { guard: 'isRestarting', target: '.restarting' },
-        { guard: 'isCrashLooping', target: '.crashLooping' },
-        { guard: 'isStopping', target: '.stopping' },
+        { guard: 'isReady', target: '.ready', actions: 'mirrorStatus' },
+        { guard: 'isRestarting', target: '.restarting', actions: 'mirrorStatus' },
+        { guard: 'isCrashLooping', target: '.crashLooping', actions: 'mirrorStatus' },
+        { guard: 'isStopping', target: '.stopping', actions: 'mirrorStatus' },
       ],
       'account.remove': { target: '.removed' },
     },

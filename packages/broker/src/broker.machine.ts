@@ -1,5 +1,7 @@
 // The root actor: which accounts exist, and the supervisor status every account mirrors. Account actors
-// are spawned as children (one per number) and stopped when their account disappears.
+// are spawned as children (one per number) and stopped when their account disappears. An account actor that
+// fails (one of its actions threw) is replaced by a fresh one at once; the broker is told first, so it can
+// close the failed actor's subscribers and fail its calls.
 import { enqueueActions, setup, stopChild } from 'xstate';
 import type { ActorRefFrom } from 'xstate';
 import type { AccountMachine, CliStatus } from './account.machine.ts';
@@ -8,19 +10,33 @@ export type AccountRef = ActorRefFrom<AccountMachine>;
 
 export interface BrokerContext {
   cliStatus: CliStatus;
+  cliReason: string | null;
   accounts: Record<string, AccountRef>;
   /** Bumped for every spawn, so a re-added account never reuses an actor id. */
   spawned: number;
   removed: number;
+  /** Account actors that failed and were replaced, in total and per account. */
+  failures: number;
+  accountFailures: Record<string, number>;
 }
 
 export type BrokerEvent =
   | { type: 'accounts.sync'; accounts: string[] }
   | { type: 'account.add'; account: string }
   | { type: 'account.remove'; account: string }
-  | { type: 'cli.status'; status: CliStatus };
+  | { type: 'cli.status'; status: CliStatus; reason?: string | null };
 
-export function createBrokerMachine(accountMachine: AccountMachine, onChildError: (childId: string, error: unknown) => void) {
+export interface BrokerMachineDeps {
+  /**
+   * An account actor failed. Called before its replacement starts, with the failed actor's id. Must not
+   * throw.
+   */
+  onAccountFailed: (account: string, actorId: string, error: unknown) => void;
+  /** An actor that is no longer an account's current one failed (only reported). Must not throw. */
+  onStrayFailure: (actorId: string, error: unknown) => void;
+}
+
+export function createBrokerMachine(accountMachine: AccountMachine, deps: BrokerMachineDeps) {
   return setup({
     types: {
       context: {} as BrokerContext,
@@ -63,32 +79,51 @@ export function createBrokerMachine(accountMachine: AccountMachine, onChildError
         for (const account of toAdd) {
           enqueue.sendTo(
             ({ context: ctx }) => ctx.accounts[account]!,
-            ({ context: ctx }) => ({ type: 'cli.status' as const, status: ctx.cliStatus }),
+            ({ context: ctx }) => ({ type: 'cli.status' as const, status: ctx.cliStatus, reason: ctx.cliReason }),
           );
         }
       }),
       broadcastStatus: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'cli.status') return;
-        enqueue.assign({ cliStatus: event.status });
-        for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status: event.status });
+        const reason = event.reason ?? null;
+        enqueue.assign({ cliStatus: event.status, cliReason: reason });
+        for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status: event.status, reason });
+      }),
+      // xstate.error.actor.<id>: replace the failed account actor with a fresh one that knows the status.
+      replaceFailed: enqueueActions(({ context, event, enqueue }) => {
+        const actorId = event.type.slice('xstate.error.actor.'.length);
+        const error = (event as { error?: unknown }).error;
+        const account = Object.keys(context.accounts).find((a) => context.accounts[a]!.id === actorId);
+        if (account === undefined) {
+          enqueue(() => deps.onStrayFailure(actorId, error));
+          return;
+        }
+        enqueue(() => deps.onAccountFailed(account, actorId, error));
+        enqueue(stopChild(context.accounts[account]!));
+        enqueue.assign(({ context: ctx, spawn }) => {
+          const spawned = ctx.spawned + 1;
+          return {
+            accounts: { ...ctx.accounts, [account]: spawn('account', { id: `account:${account}:${spawned}`, input: { account } }) },
+            spawned,
+            failures: ctx.failures + 1,
+            accountFailures: { ...ctx.accountFailures, [account]: (ctx.accountFailures[account] ?? 0) + 1 },
+          };
+        });
+        enqueue.sendTo(
+          ({ context: ctx }) => ctx.accounts[account]!,
+          ({ context: ctx }) => ({ type: 'cli.status' as const, status: ctx.cliStatus, reason: ctx.cliReason }),
+        );
       }),
     },
   }).createMachine({
     id: 'broker',
-    context: { cliStatus: 'starting', accounts: {}, spawned: 0, removed: 0 },
+    context: { cliStatus: 'starting', cliReason: null, accounts: {}, spawned: 0, removed: 0, failures: 0, accountFailures: {} },
     on: {
       'account.add': { actions: 'reconcile' },
       'account.remove': { actions: 'reconcile' },
       'accounts.sync': { actions: 'reconcile' },
       'cli.status': { actions: 'broadcastStatus' },
-      '*': {
-        actions: ({ event }) => {
-          // xstate.error.actor.<id>: an account actor failed; report it (its subscribers are cut off).
-          if (event.type.startsWith('xstate.error.actor.')) {
-            onChildError(event.type.slice('xstate.error.actor.'.length), (event as { error?: unknown }).error);
-          }
-        },
-      },
+      'xstate.error.actor.*': { actions: 'replaceFailed' },
     },
   });
 }

@@ -163,12 +163,13 @@ describe('Broker accounts', () => {
     expect((thrown as SigError).httpStatus).toBe(400);
     expect(broker.hasAccount(B)).toBe(false);
     broker.deliver(B, 'later');
-    broker.broadcastError('oops');
+    broker.deliverError(C, '{"error":"oops"}');
     expect(sink.frames).toEqual([]);
+    expect(broker.dump().totals.unroutedErrors).toBe(1);
     expect(broker.dump().totals.subscribers).toBe(0);
   });
 
-  it('broadcastError reaches every subscriber of every account', () => {
+  it('an error frame reaches the subscribers of its own account and no other', () => {
     const { broker } = startBroker();
     broker.syncAccounts([A, B, C]);
     const a1 = new RecordingSink();
@@ -178,14 +179,29 @@ describe('Broker accounts', () => {
     broker.attach(A, a2);
     broker.attach(B, b1);
     broker.deliver(A, 'a-only');
-    broker.broadcastError('{"error":"boom"}');
+    broker.deliverError(A, '{"error":"boom"}');
+    broker.deliver(B, 'b-only');
     expect(a1.frames).toEqual(['a-only', '{"error":"boom"}']);
     expect(a2.frames).toEqual(['a-only', '{"error":"boom"}']);
-    expect(b1.frames).toEqual(['{"error":"boom"}']);
+    expect(b1.frames).toEqual(['b-only']);
     const dump = broker.dump();
     expect(account(dump, A).counters).toMatchObject({ received: 1, errorFrames: 1, delivered: 4 });
-    expect(account(dump, B).counters).toMatchObject({ received: 0, errorFrames: 1, delivered: 1 });
-    expect(account(dump, C).counters).toMatchObject({ received: 0, errorFrames: 1, delivered: 0 });
+    expect(account(dump, B).counters).toMatchObject({ received: 1, errorFrames: 0, delivered: 1 });
+    expect(account(dump, C).counters).toMatchObject({ received: 0, errorFrames: 0, delivered: 0 });
+    expect(account(dump, A).subscribers.map((s) => s.framesDelivered)).toEqual([2, 2]);
+  });
+
+  it('counts a message that arrives while no client is attached as dropped, per account', () => {
+    const { broker } = startBroker();
+    broker.syncAccounts([A, B]);
+    broker.deliver(A, 'nobody-listens');
+    broker.deliver(A, 'nobody-listens-either');
+    const sink = new RecordingSink();
+    broker.attach(B, sink);
+    broker.deliver(B, 'heard');
+    const dump = broker.dump();
+    expect(account(dump, A).counters).toMatchObject({ received: 2, dropped: 2, delivered: 0 });
+    expect(account(dump, B).counters).toMatchObject({ received: 1, dropped: 0, delivered: 1 });
   });
 });
 
@@ -294,6 +310,63 @@ describe('Broker status mirroring', () => {
   });
 });
 
+/** A sink whose deliver throws: the fault hook that fails an account actor from the outside. */
+class ThrowingSink extends RecordingSink {
+  override deliver(frame: string): 'queued' {
+    super.deliver(frame);
+    throw new Error('sink exploded');
+  }
+}
+
+describe('A failed account actor', () => {
+  it('closes its subscribers with 1011, fails its calls, and a fresh actor takes over', async () => {
+    const lines: LogLine[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+    let resolveInFlight!: (v: unknown) => void;
+    const broker = new Broker({ logger, execute: () => new Promise((resolve) => (resolveInFlight = resolve)) });
+    brokers.push(broker);
+    broker.start();
+    broker.setCliStatus('ready');
+    broker.syncAccounts([A, B]);
+    const healthy = new RecordingSink();
+    const other = new RecordingSink();
+    broker.attach(A, healthy);
+    broker.attach(A, new ThrowingSink());
+    broker.attach(B, other);
+    const inFlight = broker.call(A, 'send', { message: 'in flight' });
+    const queued = broker.call(A, 'send', { message: 'queued' });
+    const before = account(broker.dump(), A).actorId;
+
+    broker.deliver(A, 'boom');
+
+    await expect(inFlight).rejects.toMatchObject({ code: 'SIG_ERR_INTERNAL', httpStatus: 500 });
+    await expect(queued).rejects.toMatchObject({ code: 'SIG_ERR_INTERNAL' });
+    expect(healthy.closes).toEqual([{ code: 1011, reason: 'account actor failed; reconnect' }]);
+    expect(other.closes).toEqual([]);
+    const dump = broker.dump();
+    expect(dump.totals.childFailures).toBe(1);
+    const a = account(dump, A);
+    expect(a.actorId).not.toBe(before);
+    expect(a).toMatchObject({ failures: 1, state: 'ready', subscribers: [], calls: { queued: 0, inFlight: 0 } });
+    expect(account(dump, B).failures).toBe(0);
+    expect(lines.filter((l) => l.msg === 'account actor failed; starting a fresh one')).toHaveLength(1);
+
+    // The fresh actor works: new clients attach and receive, calls run, the old socket's late detach is harmless.
+    const fresh = new RecordingSink();
+    broker.attach(A, fresh);
+    broker.detach(A, 'sub-1', 'client-closed');
+    broker.deliver(A, 'after');
+    broker.deliver(B, 'b');
+    expect(fresh.frames).toEqual(['after']);
+    expect(other.frames).toEqual(['b']);
+    resolveInFlight('late');
+    const next = broker.call(A, 'send', { message: 'next' });
+    await new Promise((r) => setImmediate(r));
+    resolveInFlight('next-ok');
+    await expect(next).resolves.toBe('next-ok');
+  });
+});
+
 describe('Broker dump', () => {
   it('reports per-subscriber figures, overflow and detach counters, and is JSON-safe', () => {
     const { broker } = startBroker();
@@ -323,6 +396,7 @@ describe('Broker dump', () => {
       heartbeatTimeouts: 1,
       delivered: 5,
       overflows: 2,
+      dropped: 0,
     });
     expect(a.subscribers).toEqual([
       { id: fastId, attachedAt: expect.any(Number), remote: '192.0.2.1:1', framesDelivered: 3, bytesBuffered: 3 + 5 + 2 },
@@ -330,7 +404,7 @@ describe('Broker dump', () => {
     expect(a.createdAt).toBeLessThan(a.subscribers[0]!.attachedAt);
     expect(a.lastReceivedAt).toBeGreaterThan(a.subscribers[0]!.attachedAt);
     expect(account(dump, B)).toMatchObject({ state: 'restarting', subscribers: [], lastReceivedAt: null });
-    expect(dump.totals).toEqual({ accounts: 2, subscribers: 1, spawned: 2, removed: 0, childFailures: 0 });
+    expect(dump.totals).toEqual({ accounts: 2, subscribers: 1, spawned: 2, removed: 0, childFailures: 0, unroutedErrors: 0 });
   });
 });
 
@@ -342,7 +416,7 @@ type Command =
   | { kind: 'attach'; account: number; answer: 'queued' | 'overflow' }
   | { kind: 'detach'; pick: number; reason: DetachReason }
   | { kind: 'deliver'; account: number }
-  | { kind: 'error' }
+  | { kind: 'error'; account: number }
   | { kind: 'status'; status: CliStatus }
   | { kind: 'add'; account: number }
   | { kind: 'remove'; account: number }
@@ -363,7 +437,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     weight: 2,
   },
   { arbitrary: fc.record({ kind: fc.constant('deliver' as const), account: accountIndex }), weight: 8 },
-  { arbitrary: fc.constant({ kind: 'error' as const }), weight: 1 },
+  { arbitrary: fc.record({ kind: fc.constant('error' as const), account: accountIndex }), weight: 1 },
   {
     arbitrary: fc.record({
       kind: fc.constant('status' as const),
@@ -395,6 +469,7 @@ interface ModelAccount {
   heartbeatTimeouts: number;
   delivered: number;
   overflows: number;
+  dropped: number;
 }
 
 const freshAccount = (): ModelAccount => ({
@@ -406,6 +481,7 @@ const freshAccount = (): ModelAccount => ({
   heartbeatTimeouts: 0,
   delivered: 0,
   overflows: 0,
+  dropped: 0,
 });
 
 function runCommands(commands: Command[]): void {
@@ -414,6 +490,7 @@ function runCommands(commands: Command[]): void {
   const subscribers: ModelSubscriber[] = [];
   let status: CliStatus = 'starting';
   let frameNo = 0;
+  let unrouted = 0;
 
   const removeFromModel = (name: string) => {
     if (!accounts.delete(name)) return;
@@ -424,14 +501,19 @@ function runCommands(commands: Command[]): void {
       }
     }
   };
-  const fanOut = (name: string, frame: string) => {
+  /** Returns how many outboxes took the frame. */
+  const fanOut = (name: string, frame: string): number => {
     const counters = accounts.get(name)!;
+    let reached = 0;
     for (const s of subscribers) {
       if (s.account !== name || s.phase !== 'attached') continue;
       s.expectedFrames.push(frame);
-      if (s.sink.answer === 'queued') counters.delivered++;
-      else counters.overflows++;
+      if (s.sink.answer === 'queued') {
+        counters.delivered++;
+        reached++;
+      } else counters.overflows++;
     }
+    return reached;
   };
 
   for (const [step, command] of commands.entries()) {
@@ -470,16 +552,19 @@ function runCommands(commands: Command[]): void {
         broker.deliver(name, frame);
         if (!accounts.has(name)) accounts.set(name, freshAccount());
         accounts.get(name)!.received++;
-        fanOut(name, frame);
+        if (fanOut(name, frame) === 0) accounts.get(name)!.dropped++;
         break;
       }
       case 'error': {
+        // Only the subscribers of the account it names; for an account without an actor, nobody.
+        const name = ACCOUNTS[command.account]!;
         const frame = `{"error":${++frameNo}}`;
-        broker.broadcastError(frame);
-        for (const [name, counters] of accounts) {
+        broker.deliverError(name, frame);
+        const counters = accounts.get(name);
+        if (counters !== undefined) {
           counters.errorFrames++;
           fanOut(name, frame);
-        }
+        } else unrouted++;
         break;
       }
       case 'status':
@@ -529,8 +614,9 @@ function runCommands(commands: Command[]): void {
       }
     }
   }
-  expect(problems()).toEqual([]);
-  expect(broker.dump().totals.childFailures).toBe(0);
+  // The only warnings a healthy broker writes are for error frames it could not route.
+  expect(problems().map((l) => l.msg)).toEqual(Array.from({ length: unrouted }, () => 'error frame for an account without an actor; not sent'));
+  expect(broker.dump().totals).toMatchObject({ childFailures: 0, unroutedErrors: unrouted });
 }
 
 describe('Broker interleavings (property)', () => {

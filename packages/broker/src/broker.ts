@@ -1,11 +1,13 @@
 // The broker's front: the daemon talks to this class, which talks to the actors. It adds no locks and keeps
-// no subscriber lists of its own: membership lives in each account actor, the sockets in the SinkRegistry.
+// no subscriber lists or counters of its own: membership, delivery counters and call queues live in each
+// account actor, the sockets in the SinkRegistry, and the calls' promises (with their deadlines) here.
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
 import { createAccountMachine } from './account.machine.ts';
-import type { AccountContext, AccountIo, CliStatus, DetachReason } from './account.machine.ts';
+import type { AccountContext, AccountCounters, AccountLive, CliStatus, DetachReason } from './account.machine.ts';
+import { laneOf } from './lanes.ts';
 import { createBrokerMachine } from './broker.machine.ts';
 import type { AccountRef } from './broker.machine.ts';
 import { SinkRegistry } from './sinks.ts';
@@ -24,10 +26,18 @@ export interface BrokerOptions {
   now?: () => number;
   /** Executes account calls; without one, `call()` fails with SIG_ERR_CLI_UNAVAILABLE. */
   execute?: CallExecutor;
-  /** Calls of one account at signal-cli at once (default 1: strictly in arrival order). */
+  /**
+   * Calls of one account at signal-cli at once (default 8). Calls of one conversation always run one at a
+   * time, in order; account-wide calls run alone (see lanes.ts).
+   */
   maxCallsInFlight?: number;
   /** Calls one account may have waiting before new ones are refused (default 1,000). */
   maxQueuedCalls?: number;
+  /**
+   * A call's deadline, counted from when it was made, when the caller gives none (default 60 s for every
+   * method). The time spent waiting in the account's queue counts against it.
+   */
+  timeoutFor?: (method: string) => number;
 }
 
 interface PendingCall {
@@ -35,6 +45,9 @@ interface PendingCall {
   method: string;
   params: Record<string, unknown> | undefined;
   options: CallOptions;
+  deadline: number;
+  timer: NodeJS.Timeout | undefined;
+  started: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -49,87 +62,78 @@ export interface SubscriberDump {
 
 export interface AccountDump {
   account: string;
+  /** The actor's id; it changes when a failed actor is replaced. */
+  actorId: string;
   state: string;
+  cli: AccountContext['cli'];
   createdAt: number;
   lastReceivedAt: number | null;
+  /** How many times this account's actor failed and was replaced. */
+  failures: number;
   subscribers: SubscriberDump[];
-  counters: AccountContext['counters'] & AccountIo;
-  calls: { queued: number; inFlight: number; completed: number; failed: number };
+  counters: AccountCounters & Omit<AccountLive, 'lastReceivedAt'>;
+  calls: {
+    queued: number;
+    inFlight: number;
+    completed: number;
+    failed: number;
+    refused: number;
+    expired: number;
+    /** The calls at signal-cli: method and lane (`account` for account-wide ones). */
+    running: Array<{ method: string; lane: string; sinceMs: number }>;
+    /** How long the oldest waiting call has waited. */
+    oldestQueuedMs: number | null;
+  };
 }
 
 export interface BrokerDump {
   cliStatus: CliStatus;
   accounts: AccountDump[];
-  totals: { accounts: number; subscribers: number; spawned: number; removed: number; childFailures: number };
+  totals: {
+    accounts: number;
+    subscribers: number;
+    spawned: number;
+    removed: number;
+    childFailures: number;
+    /** Error frames for an account no actor has; logged, never sent to anyone. */
+    unroutedErrors: number;
+  };
 }
+
+/** Close code for the subscribers of an account actor that failed; the client may reconnect at once. */
+export const ACCOUNT_FAILED_CLOSE = 1011;
 
 export class Broker {
   private readonly log: Logger;
   private readonly sinks = new SinkRegistry();
-  private readonly io = new Map<string, AccountIo>();
   private readonly root: Actor<ReturnType<typeof createBrokerMachine>>;
   private readonly calls = new Map<string, PendingCall>();
   private readonly maxQueuedCalls: number;
+  private readonly timeoutFor: (method: string) => number;
+  private readonly now: () => number;
   private nextSubscriber = 0;
   private nextCall = 0;
-  private childFailures = 0;
+  private unroutedErrors = 0;
 
   constructor(options: BrokerOptions) {
     this.log = options.logger.child({ component: 'broker' });
-    const now = options.now ?? Date.now;
+    this.now = options.now ?? Date.now;
     const execute: CallExecutor =
       options.execute ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
     this.maxQueuedCalls = options.maxQueuedCalls ?? 1_000;
+    this.timeoutFor = options.timeoutFor ?? (() => 60_000);
     const accountMachine = createAccountMachine({
-      maxCallsInFlight: options.maxCallsInFlight ?? 1,
-      startCall: (account, callId) => {
-        const call = this.calls.get(callId);
-        if (call === undefined) return;
-        const settle = (ok: boolean) => {
-          this.calls.delete(callId);
-          this.ref(account)?.send({ type: 'call.settled', callId, ok });
-        };
-        let running: Promise<unknown>;
-        try {
-          running = execute(account, call.method, call.params, call.options);
-        } catch (err) {
-          running = Promise.reject(err);
-        }
-        running.then(
-          (value) => {
-            settle(true);
-            call.resolve(value);
-          },
-          (err: unknown) => {
-            settle(false);
-            call.reject(err);
-          },
-        );
-      },
-      abandonCall: (callId) => {
-        const call = this.calls.get(callId);
-        this.calls.delete(callId);
-        call?.reject(new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${call.account} was removed before the call started`));
-      },
+      maxCallsInFlight: options.maxCallsInFlight ?? 8,
+      startCall: (account, callId) => this.startCall(execute, account, callId),
+      failCall: (callId, error) => this.failCall(callId, error),
       sinks: this.sinks,
-      now,
-      io: (account) => {
-        let io = this.io.get(account);
-        if (io === undefined) {
-          io = { delivered: 0, overflows: 0 };
-          this.io.set(account, io);
-        }
-        return io;
-      },
-      onRemoved: (account, ids) => {
-        for (const id of ids) this.sinks.remove(id);
-        this.io.delete(account);
-      },
+      now: this.now,
     });
     this.root = createActor(
-      createBrokerMachine(accountMachine, (childId, error) => {
-        this.childFailures++;
-        this.log.error({ err: error, childId, code: 'SIG_ERR_INTERNAL' }, 'account actor failed');
+      createBrokerMachine(accountMachine, {
+        onAccountFailed: (account, actorId, error) => this.accountFailed(account, actorId, error),
+        onStrayFailure: (actorId, error) =>
+          this.log.error({ err: error, actorId, code: 'SIG_ERR_INTERNAL' }, 'a replaced account actor failed'),
       }),
     );
     this.root.subscribe({ error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'broker actor crashed') });
@@ -139,8 +143,11 @@ export class Broker {
     this.root.start();
   }
 
+  /** Stop every actor and fail every call still waiting or running. */
   stop(): void {
     this.root.stop();
+    const error = new SigError('SIG_ERR_HTTP_SHUTTING_DOWN', 'the daemon stopped before the call finished');
+    for (const id of [...this.calls.keys()]) this.failCall(id, error);
   }
 
   /** Make the set of account actors match signal-cli's `listAccounts`. */
@@ -164,8 +171,9 @@ export class Broker {
     return Object.keys(this.root.getSnapshot().context.accounts);
   }
 
-  setCliStatus(status: CliStatus): void {
-    this.root.send({ type: 'cli.status', status });
+  /** The supervisor's status; `reason` says why signal-cli is not ready (shown to refused callers). */
+  setCliStatus(status: CliStatus, reason: string | null = null): void {
+    this.root.send({ type: 'cli.status', status, reason });
   }
 
   /**
@@ -183,9 +191,18 @@ export class Broker {
     ref.send({ type: 'envelope.received', frame });
   }
 
-  /** A JSON-RPC error signal-cli reported without a request: every subscriber of every account gets it. */
-  broadcastError(frame: string): void {
-    for (const ref of Object.values(this.root.getSnapshot().context.accounts)) ref.send({ type: 'error.received', frame });
+  /**
+   * An error signal-cli reported for one account (`{"error":…}`): that account's subscribers get it, and no
+   * one else. An error for an account without an actor is logged and counted.
+   */
+  deliverError(account: string, frame: string): void {
+    const ref = this.ref(account);
+    if (ref === undefined) {
+      this.unroutedErrors++;
+      this.log.warn({ accountTag: tag(account) }, 'error frame for an account without an actor; not sent');
+      return;
+    }
+    ref.send({ type: 'error.received', frame });
   }
 
   /** Attach a subscriber; returns its id. The sink starts receiving with the next message. */
@@ -193,14 +210,15 @@ export class Broker {
     const ref = this.ref(account);
     if (ref === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
     const id = `sub-${++this.nextSubscriber}`;
-    this.sinks.add(id, sink);
+    this.sinks.add(id, account, sink);
     ref.send({ type: 'subscriber.attach', id, remote });
     return id;
   }
 
   detach(account: string, id: string, reason: DetachReason): void {
     const ref = this.ref(account);
-    if (ref === undefined) {
+    // The sink goes now either way: a detach for an actor that no longer knows the id must not leak it.
+    if (ref === undefined || !Object.hasOwn(ref.getSnapshot().context.subscribers, id)) {
       this.sinks.remove(id);
       return;
     }
@@ -208,9 +226,10 @@ export class Broker {
   }
 
   /**
-   * Make a signal-cli call for an account, behind the account's earlier calls: calls of one account reach
-   * signal-cli in the order they were made, at most `maxCallsInFlight` at a time; other accounts are not
-   * held up.
+   * Make a signal-cli call for an account. Calls of one conversation reach signal-cli one at a time, in the
+   * order they were made; different conversations run side by side, up to `maxCallsInFlight`; calls that
+   * change the account itself run alone. Other accounts are never held up. The deadline (`timeoutMs`, or the
+   * method's default) counts from now, so time spent waiting in the queue counts against it.
    */
   call<T>(account: string, method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
     const ref = this.ref(account);
@@ -224,9 +243,23 @@ export class Broker {
       );
     }
     const callId = `call-${++this.nextCall}`;
+    const timeoutMs = options.timeoutMs ?? this.timeoutFor(method);
     return new Promise<T>((resolve, reject) => {
-      this.calls.set(callId, { account, method, params, options, resolve: resolve as (v: unknown) => void, reject });
-      ref.send({ type: 'call.enqueue', callId });
+      const call: PendingCall = {
+        account,
+        method,
+        params,
+        options,
+        deadline: this.now() + timeoutMs,
+        timer: undefined,
+        started: false,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
+      call.timer = setTimeout(() => this.expire(callId, timeoutMs), timeoutMs);
+      call.timer.unref();
+      this.calls.set(callId, call);
+      ref.send({ type: 'call.enqueue', callId, lane: laneOf(method, params), method });
     });
   }
 
@@ -237,28 +270,41 @@ export class Broker {
 
   dump(): BrokerDump {
     const root = this.root.getSnapshot().context;
+    const now = this.now();
     const accounts: AccountDump[] = [];
     let subscribers = 0;
     for (const [account, ref] of Object.entries(root.accounts)) {
       const snap = ref.getSnapshot();
-      const io = this.io.get(account) ?? { delivered: 0, overflows: 0 };
-      const subs = Object.values(snap.context.subscribers).map((s) => {
-        const stats = this.sinks.stats(s.id);
-        return { ...s, framesDelivered: stats?.delivered ?? 0, bytesBuffered: stats?.bufferedBytes ?? 0 };
-      });
+      const ctx = snap.context;
+      const subs = Object.values(ctx.subscribers).map((s) => ({
+        id: s.id,
+        attachedAt: s.attachedAt,
+        remote: s.remote,
+        framesDelivered: s.framesDelivered,
+        bytesBuffered: this.sinks.bufferedBytes(s.id),
+      }));
       subscribers += subs.length;
+      const { lastReceivedAt, ...live } = ctx.live;
+      const oldest = ctx.calls.queued[0];
       accounts.push({
         account,
+        actorId: ref.id,
         state: typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value),
-        createdAt: snap.context.createdAt,
-        lastReceivedAt: snap.context.lastReceivedAt,
+        cli: ctx.cli,
+        createdAt: ctx.createdAt,
+        lastReceivedAt,
+        failures: root.accountFailures[account] ?? 0,
         subscribers: subs,
-        counters: { ...snap.context.counters, ...io },
+        counters: { ...ctx.counters, ...live },
         calls: {
-          queued: snap.context.calls.queued.length,
-          inFlight: snap.context.calls.inFlight.length,
-          completed: snap.context.calls.completed,
-          failed: snap.context.calls.failed,
+          queued: ctx.calls.queued.length,
+          inFlight: ctx.calls.inFlight.length,
+          completed: ctx.calls.completed,
+          failed: ctx.calls.failed,
+          refused: ctx.calls.refused,
+          expired: ctx.calls.expired,
+          running: ctx.calls.inFlight.map((c) => ({ method: c.method, lane: c.lane ?? 'account', sinceMs: now - c.since })),
+          oldestQueuedMs: oldest === undefined ? null : now - oldest.since,
         },
       });
     }
@@ -270,15 +316,93 @@ export class Broker {
         subscribers,
         spawned: root.spawned,
         removed: root.removed,
-        childFailures: this.childFailures,
+        childFailures: root.failures,
+        unroutedErrors: this.unroutedErrors,
       },
     };
+  }
+
+  private startCall(execute: CallExecutor, account: string, callId: string): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) {
+      // Failed while it waited (its actor was replaced): free its slot.
+      this.ref(account)?.send({ type: 'call.settled', callId, ok: false });
+      return;
+    }
+    call.started = true;
+    const remaining = call.deadline - this.now();
+    let running: Promise<unknown>;
+    if (remaining <= 0) {
+      running = Promise.reject(timeoutError(call.method, call.deadline - remaining));
+    } else {
+      try {
+        running = execute(account, call.method, call.params, { ...call.options, timeoutMs: remaining });
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+    }
+    const settle = (ok: boolean) => {
+      if (call.timer !== undefined) clearTimeout(call.timer);
+      this.calls.delete(callId);
+      this.ref(account)?.send({ type: 'call.settled', callId, ok });
+    };
+    running.then(
+      (value) => {
+        settle(true);
+        call.resolve(value);
+      },
+      (err: unknown) => {
+        settle(false);
+        call.reject(err);
+      },
+    );
+  }
+
+  private failCall(callId: string, error: SigError): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    this.calls.delete(callId);
+    call.reject(error);
+  }
+
+  /** A waiting call's deadline passed: it fails, and its account's actor forgets it. */
+  private expire(callId: string, timeoutMs: number): void {
+    const call = this.calls.get(callId);
+    // A started call is bounded by signal-cli's request timeout with the time that was left.
+    if (call === undefined || call.started) return;
+    this.calls.delete(callId);
+    call.reject(
+      new SigError('SIG_ERR_RPC_TIMEOUT', `${call.method} waited ${timeoutMs} ms for the account's earlier calls or for signal-cli`, {
+        details: { method: call.method, timeoutMs, waited: true },
+      }),
+    );
+    this.ref(call.account)?.send({ type: 'call.expired', callId });
+  }
+
+  private accountFailed(account: string, actorId: string, error: unknown): void {
+    const closed = this.sinks.closeAccount(account, ACCOUNT_FAILED_CLOSE, 'account actor failed; reconnect');
+    const failure = new SigError('SIG_ERR_INTERNAL', `the actor of account ${account} failed; the call was abandoned`);
+    let failedCalls = 0;
+    for (const [id, call] of this.calls) {
+      if (call.account !== account) continue;
+      failedCalls++;
+      this.failCall(id, failure);
+    }
+    this.log.error(
+      { err: error, actorId, accountTag: tag(account), closedSubscribers: closed, failedCalls, code: 'SIG_ERR_INTERNAL' },
+      'account actor failed; starting a fresh one',
+    );
   }
 
   private ref(account: string): AccountRef | undefined {
     const accounts = this.root.getSnapshot().context.accounts;
     return Object.hasOwn(accounts, account) ? accounts[account] : undefined;
   }
+}
+
+function timeoutError(method: string, timeoutMs: number): SigError {
+  return new SigError('SIG_ERR_RPC_TIMEOUT', `${method} ran out of time before it could start`, { details: { method, timeoutMs } });
 }
 
 function tag(account: string): string {

@@ -1,8 +1,20 @@
-export { Broker } from './broker.ts';
+export { ACCOUNT_FAILED_CLOSE, Broker } from './broker.ts';
 export type { AccountDump, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump } from './broker.ts';
-export { createAccountMachine } from './account.machine.ts';
-export type { AccountCalls, AccountContext, AccountEvent, AccountIo, CliStatus, DetachReason, SubscriberRecord } from './account.machine.ts';
+export { ACCOUNT_REMOVED_CLOSE, createAccountMachine, startableCalls } from './account.machine.ts';
+export type {
+  AccountCalls,
+  AccountContext,
+  AccountCounters,
+  AccountEvent,
+  AccountLive,
+  CallEntry,
+  CliStatus,
+  DetachReason,
+  SubscriberRecord,
+} from './account.machine.ts';
 export { createBrokerMachine } from './broker.machine.ts';
 export type { BrokerContext, BrokerEvent } from './broker.machine.ts';
+export { laneOf, MESSAGE_METHODS } from './lanes.ts';
+export type { Lane } from './lanes.ts';
 export { SinkRegistry } from './sinks.ts';
-export type { DeliveryResult, SinkStats, SubscriberSink } from './sinks.ts';
+export type { DeliveryResult, SubscriberSink } from './sinks.ts';

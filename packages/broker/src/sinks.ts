@@ -1,5 +1,6 @@
 // Subscribers' outlets. The account actor decides who receives a frame; the sink (owned by the front door,
 // e.g. one WebSocket) does the I/O. Sinks live in this registry, keyed by subscriber id, never in context.
+// The registry holds I/O only: what was delivered is counted by the account actor.
 
 export type DeliveryResult =
   /** Queued for the client. */
@@ -10,7 +11,7 @@ export type DeliveryResult =
   | 'closed';
 
 export interface SubscriberSink {
-  /** Hand one frame to the client. Must not throw and must not block. */
+  /** Hand one frame to the client. Should not throw and must not block; a throw fails the account's actor. */
   deliver(frame: string): DeliveryResult;
   /** Bytes queued for the client and not yet written to the network. */
   bufferedBytes(): number;
@@ -18,21 +19,16 @@ export interface SubscriberSink {
   close(code: number, reason: string): void;
 }
 
-export interface SinkStats {
-  delivered: number;
-  bufferedBytes: number;
-}
-
 interface Entry {
+  account: string;
   sink: SubscriberSink;
-  delivered: number;
 }
 
 export class SinkRegistry {
   private readonly entries = new Map<string, Entry>();
 
-  add(id: string, sink: SubscriberSink): void {
-    this.entries.set(id, { sink, delivered: 0 });
+  add(id: string, account: string, sink: SubscriberSink): void {
+    this.entries.set(id, { account, sink });
   }
 
   remove(id: string): SubscriberSink | undefined {
@@ -48,19 +44,34 @@ export class SinkRegistry {
   /** Deliver one frame to one subscriber; unknown ids are `closed`. */
   deliver(id: string, frame: string): DeliveryResult {
     const entry = this.entries.get(id);
-    if (entry === undefined) return 'closed';
-    const result = entry.sink.deliver(frame);
-    if (result === 'queued') entry.delivered++;
-    return result;
+    return entry === undefined ? 'closed' : entry.sink.deliver(frame);
   }
 
-  stats(id: string): SinkStats | undefined {
-    const entry = this.entries.get(id);
-    return entry && { delivered: entry.delivered, bufferedBytes: entry.sink.bufferedBytes() };
+  bufferedBytes(id: string): number {
+    return this.entries.get(id)?.sink.bufferedBytes() ?? 0;
   }
 
   close(id: string, code: number, reason: string): void {
     this.entries.get(id)?.sink.close(code, reason);
+  }
+
+  /**
+   * Close and forget every sink of one account, whatever its actor knew (used when the actor failed and its
+   * snapshot can no longer be trusted). Returns how many there were. A sink that throws on close is skipped.
+   */
+  closeAccount(account: string, code: number, reason: string): number {
+    let closed = 0;
+    for (const [id, entry] of this.entries) {
+      if (entry.account !== account) continue;
+      this.entries.delete(id);
+      closed++;
+      try {
+        entry.sink.close(code, reason);
+      } catch {
+        // The socket is gone either way; its front door cleans up when it notices.
+      }
+    }
+    return closed;
   }
 
   get size(): number {

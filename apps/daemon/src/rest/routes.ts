@@ -71,12 +71,14 @@ async function runCalls(calls: RpcCall[], account: string | undefined, deps: Res
   return results;
 }
 
+// Every call goes through the typed API, so each method gets its own default timeout (register, verify and
+// the rate-limit challenge 2 minutes, the rest SIGNAL_BROKER_REQUEST_TIMEOUT_MS).
 function runCall(account: string | undefined, call: RpcCall, deps: RestDeps): Promise<unknown> {
-  if (account === undefined) return deps.signalCli.request(call.method, call.params);
-  // Known accounts: through the account's actor, behind its earlier calls. An account signal-cli has and
-  // the broker does not know yet goes straight to signal-cli, which answers for it.
+  if (account === undefined) return deps.signalCli.api.invoke(call.method, call.params);
+  // Known accounts: through the account's actor, in order within the conversation or account. An account
+  // signal-cli has and the broker does not know yet goes straight to signal-cli, which answers for it.
   if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params);
-  return deps.signalCli.request(call.method, { ...call.params, account });
+  return deps.signalCli.api.invoke(call.method, { ...call.params, account });
 }
 
 function write(res: ServerResponse, response: RestResponse): void {

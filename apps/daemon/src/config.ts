@@ -1,9 +1,8 @@
 // The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
 // signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
+import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
 
 const bool = z
@@ -115,12 +114,6 @@ export interface Config {
 }
 
 export const DAEMON_VERSION = '0.1.0';
-
-/** signal-cli's own default data directory: `$XDG_DATA_HOME/signal-cli`, else `~/.local/share/signal-cli`. */
-function defaultSignalCliConfigDir(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = env.XDG_DATA_HOME;
-  return xdg ? join(xdg, 'signal-cli') : join(env.HOME ?? homedir(), '.local', 'share', 'signal-cli');
-}
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
   const problems: string[] = [];

@@ -1,12 +1,12 @@
 // The fake signal-cli process: start-up (delay, scripted failures), the stdin read loop, concurrent
 // request handling, notifications, and shutdown on stdin EOF or SIGTERM/SIGINT.
+import { isE164 } from '@signal-broker/signal-conventions';
 import { AccountState } from './account-state.ts';
 import type { CliOptions } from './argv.ts';
 import {
   addAccountEntry,
   countStart,
   isRegisteredEntry,
-  isValidNumber,
   readAccountEntries,
   removeAccountEntry,
   uuidForNumber,
@@ -185,7 +185,7 @@ export class FakeSignalCli implements FakeContext {
 
     const account = this.options.account;
     if (account !== undefined) {
-      if (!isValidNumber(account)) return { code: 1, stderr: 'Invalid account (phone number), make sure you include the country code.' };
+      if (!isE164(account)) return { code: 1, stderr: 'Invalid account (phone number), make sure you include the country code.' };
       if (!this.accounts.has(account)) return { code: 1, stderr: `User ${account} is not registered.` };
     }
     if (this.scenario.hangAtStartup) {

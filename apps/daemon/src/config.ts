@@ -17,6 +17,7 @@ export function defaultSignalCliBin(): string {
 
 const schema = z.object({
   // Compatible with signal-cli-rest-api
+  // Checked only: both values mean the one mode this daemon has, so nothing reads it afterwards.
   MODE: z.enum(['json-rpc', 'json-rpc-native']).default('json-rpc'),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -44,7 +45,6 @@ const schema = z.object({
   SIGNAL_BROKER_STOP_GRACE_MS: int(0, 600_000).default(5_000),
   SIGNAL_BROKER_KILL_GRACE_MS: int(0, 600_000).default(10_000),
   SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
-  SIGNAL_BROKER_LOG_PRETTY: bool.default(false),
   SIGNAL_BROKER_WS_PING_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
   SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
@@ -70,11 +70,9 @@ const REFUSED: Record<string, (value: string) => string | undefined> = {
 const KNOWN_OWN = new Set(Object.keys(schema.shape).filter((k) => k.startsWith('SIGNAL_BROKER_')));
 
 export interface Config {
-  mode: 'json-rpc' | 'json-rpc-native';
   host: string;
   port: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  logPretty: boolean;
   buildVersion: string;
   signalCli: {
     bin: string;
@@ -143,11 +141,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   }
   const e = parsed.data;
   return Object.freeze({
-    mode: e.MODE,
     host: e.SIGNAL_BROKER_HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    logPretty: e.SIGNAL_BROKER_LOG_PRETTY,
     buildVersion: e.BUILD_VERSION ?? DAEMON_VERSION,
     signalCli: Object.freeze({
       bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),

@@ -177,11 +177,6 @@ export class SignalCli {
     await waitFor(this.actor, (s) => s.status === 'done', { timeout: 60_000 });
   }
 
-  /** Skip the remaining backoff or crash-loop cooldown and start signal-cli now. */
-  retryNow(): void {
-    this.actor.send({ type: 'cli.retry' });
-  }
-
   /** Send a raw JSON-RPC request. Prefer `api`. */
   request<T>(method: string, params?: Record<string, unknown>, options?: CallOptions): Promise<T> {
     const proc = this.runtime.current;

@@ -86,8 +86,7 @@ export type SupervisorEvent =
   | { type: 'cli.spawned'; pid: number | null }
   | { type: 'cli.locked' }
   | { type: 'cli.exited'; exit: ExitInfo }
-  | { type: 'cli.stop' }
-  | { type: 'cli.retry' };
+  | { type: 'cli.stop' };
 
 export type SupervisorStatus = 'starting' | 'ready' | 'restarting' | 'crash-looping' | 'stopping' | 'stopped';
 
@@ -318,7 +317,6 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
           waiting: {
             entry: 'scheduleBackoff',
             after: { backoff: { target: '#signalCli.running' } },
-            on: { 'cli.retry': { target: '#signalCli.running' } },
           },
         },
         on: { 'cli.stop': { target: 'stopping' } },
@@ -327,7 +325,6 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
         entry: 'scheduleCooldown',
         after: { cooldown: { target: 'running' } },
         on: {
-          'cli.retry': { target: 'running' },
           'cli.stop': { target: 'stopping' },
         },
       },

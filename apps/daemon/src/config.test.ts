@@ -19,7 +19,7 @@ describe('loadConfig', () => {
     expect(problems({ MODE: 'normal' })).toEqual([expect.stringMatching(/^MODE="normal": /)]);
   });
 
-  it('takes signal-cli's default data directory from XDG_DATA_HOME or HOME', () => {
+  it("takes signal-cli's default data directory from XDG_DATA_HOME or HOME", () => {
     expect(loadConfig({ XDG_DATA_HOME: '/xdg', HOME: '/home/u' }).signalCli.configDir).toBe('/xdg/signal-cli');
     expect(loadConfig({ HOME: '/home/u' }).signalCli.configDir).toBe('/home/u/.local/share/signal-cli');
     expect(loadConfig({ HOME: '/home/u', SIGNAL_CLI_CONFIG_DIR: '/data' }).signalCli.configDir).toBe('/data');

@@ -172,6 +172,7 @@ function state(fake: FakeSignalCli): unknown {
     accounts: fake.accountList().map((a) => a.number),
     subscriptions: fake.hub.list(),
     inFlight: fake.inFlightCount,
+    stdout: { lines: fake.writer.lines, drainWaits: fake.writer.drainWaits, waitingForDrain: fake.writer.waitingForDrain },
     starts: fake.starts ?? null,
     counters: { ...fake.counters, requestsLogged: fake.requestLog.length, requestsDropped: fake.requestsDropped },
     injections: fake.injections.snapshot(),

@@ -103,6 +103,8 @@ export class SignalCli {
           onUncorrelatedError: (error) => this.dispatch(this.rpcErrorListeners, error),
           onStderrCondition: (condition) => {
             if (condition === 'config-locked') log.warn({ code: 'SIG_ERR_CLI_LOCKED' }, 'signal-cli is waiting for its config lock');
+            else if (condition === 'config-lock-acquired') log.info('signal-cli acquired its config lock');
+            onCondition(condition);
           },
         });
       },

@@ -1,9 +1,8 @@
 // The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
 // signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
+import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
 
 const bool = z
@@ -18,6 +17,7 @@ export function defaultSignalCliBin(): string {
 
 const schema = z.object({
   // Compatible with signal-cli-rest-api
+  // Checked only: both values mean the one mode this daemon has, so nothing reads it afterwards.
   MODE: z.enum(['json-rpc', 'json-rpc-native']).default('json-rpc'),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
@@ -45,7 +45,6 @@ const schema = z.object({
   SIGNAL_BROKER_STOP_GRACE_MS: int(0, 600_000).default(5_000),
   SIGNAL_BROKER_KILL_GRACE_MS: int(0, 600_000).default(10_000),
   SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
-  SIGNAL_BROKER_LOG_PRETTY: bool.default(false),
   SIGNAL_BROKER_WS_PING_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
   SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
@@ -71,11 +70,9 @@ const REFUSED: Record<string, (value: string) => string | undefined> = {
 const KNOWN_OWN = new Set(Object.keys(schema.shape).filter((k) => k.startsWith('SIGNAL_BROKER_')));
 
 export interface Config {
-  mode: 'json-rpc' | 'json-rpc-native';
   host: string;
   port: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-  logPretty: boolean;
   buildVersion: string;
   signalCli: {
     bin: string;
@@ -116,12 +113,6 @@ export interface Config {
 
 export const DAEMON_VERSION = '0.1.0';
 
-/** signal-cli's own default data directory: `$XDG_DATA_HOME/signal-cli`, else `~/.local/share/signal-cli`. */
-function defaultSignalCliConfigDir(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = env.XDG_DATA_HOME;
-  return xdg ? join(xdg, 'signal-cli') : join(env.HOME ?? homedir(), '.local', 'share', 'signal-cli');
-}
-
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
   const problems: string[] = [];
   for (const [key, why] of Object.entries(REFUSED)) {
@@ -150,11 +141,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   }
   const e = parsed.data;
   return Object.freeze({
-    mode: e.MODE,
     host: e.SIGNAL_BROKER_HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    logPretty: e.SIGNAL_BROKER_LOG_PRETTY,
     buildVersion: e.BUILD_VERSION ?? DAEMON_VERSION,
     signalCli: Object.freeze({
       bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),

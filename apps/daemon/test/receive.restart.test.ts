@@ -1,5 +1,6 @@
 // signal-cli dies mid-stream: WebSocket clients stay attached through the restart and receive the messages
 // emitted by the new signal-cli; account actors mirror the supervisor's status meanwhile.
+import { numberTag } from '@signal-broker/signal-conventions';
 import { FIXTURE_ACCOUNT } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -55,9 +56,10 @@ describe('signal-cli restart under subscribers', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ signalCli: { status: 'crash-looping' } });
     expect(daemon.logs.filter((l) => l.msg === 'spawning signal-cli')).toHaveLength(3);
-    // signal-cli's own messages name the account; the logs keep only its last digits.
+    // signal-cli's own messages name the account; the logs carry its tag instead.
+    const tag = numberTag('+15555550123');
     expect((looping.lastFailure as { stderrTail: string[] }).stderrTail).toContain(
-      'ERROR MultiAccountManager - Failed to load +…23: Error while checking account +…23: Closed unexpectedly (AccountCheckException)',
+      `ERROR MultiAccountManager - Failed to load ${tag}: Error while checking account ${tag}: Closed unexpectedly (AccountCheckException)`,
     );
     expect(JSON.stringify(daemon.logs)).not.toContain('+15555550123');
   });

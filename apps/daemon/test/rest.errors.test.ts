@@ -189,7 +189,7 @@ describe('REST error mapping', () => {
     ] as const) {
       const r = await call(d.baseUrl, method, path, method === 'GET' ? undefined : { recipient: C });
       expect(r.status, path).toBe(400);
-      expect(r.json).toEqual({ error: 'number: not a valid phone number (E.164: + and 6 to 15 digits)', code: 'SIG_ERR_HTTP_BAD_REQUEST' });
+      expect(r.json).toEqual({ error: 'number: not a valid phone number (E.164: + and 7 to 15 digits)', code: 'SIG_ERR_HTTP_BAD_REQUEST' });
     }
     expect(await rpcSeen(d)).toEqual([]);
   });

@@ -2,6 +2,7 @@
 // no subscriber lists or counters of its own: membership, delivery counters and call queues live in each
 // account actor, the sockets in the SinkRegistry, and the calls' promises (with their deadlines) here.
 import { SigError } from '@signal-broker/errors';
+import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
@@ -183,7 +184,7 @@ export class Broker {
   deliver(account: string, frame: string): void {
     let ref = this.ref(account);
     if (ref === undefined) {
-      this.log.info({ accountTag: tag(account) }, 'message for an account not listed yet; adding it');
+      this.log.info({ accountTag: numberTag(account) }, 'message for an account not listed yet; adding it');
       this.addAccount(account);
       ref = this.ref(account);
       if (ref === undefined) return;
@@ -199,7 +200,7 @@ export class Broker {
     const ref = this.ref(account);
     if (ref === undefined) {
       this.unroutedErrors++;
-      this.log.warn({ accountTag: tag(account) }, 'error frame for an account without an actor; not sent');
+      this.log.warn({ accountTag: numberTag(account) }, 'error frame for an account without an actor; not sent');
       return;
     }
     ref.send({ type: 'error.received', frame });
@@ -390,7 +391,7 @@ export class Broker {
       this.failCall(id, failure);
     }
     this.log.error(
-      { err: error, actorId, accountTag: tag(account), closedSubscribers: closed, failedCalls, code: 'SIG_ERR_INTERNAL' },
+      { err: error, actorId, accountTag: numberTag(account), closedSubscribers: closed, failedCalls, code: 'SIG_ERR_INTERNAL' },
       'account actor failed; starting a fresh one',
     );
   }
@@ -403,8 +404,4 @@ export class Broker {
 
 function timeoutError(method: string, timeoutMs: number): SigError {
   return new SigError('SIG_ERR_RPC_TIMEOUT', `${method} ran out of time before it could start`, { details: { method, timeoutMs } });
-}
-
-function tag(account: string): string {
-  return `…${account.slice(-2)}`;
 }

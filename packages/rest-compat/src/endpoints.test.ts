@@ -1021,3 +1021,10 @@ describe('QR code link', () => {
     await expect(Promise.resolve().then(() => p.respond({}))).rejects.toMatchObject({ code: 'SIG_ERR_INTERNAL' });
   });
 });
+
+describe('endpoint table', () => {
+  it('has no two endpoints with the same method and path shape', () => {
+    const keys = endpoints.map((e) => `${e.method} ${e.path.replace(/\{\w+\}/g, '{}')}`);
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+});

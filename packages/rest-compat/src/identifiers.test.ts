@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   classifyRecipient,
-  isValidNumber,
+  accountOrThrow,
   isValidUsername,
   isUuid,
   toRestGroupId,
@@ -16,22 +16,19 @@ const REST_GROUP = 'group.SVB6S1VZYnZrVlYvUnc4NmN6dkV2M0pXc3JxaFRRM3Y5NmpmQWtXZV
 // signal-cli's 16-byte id of a group the harness created (not a v2 group id).
 const SHORT_GROUP = 'YhmW7HnI6k6I4P2A07WZsg==';
 
-describe('isValidNumber', () => {
+describe('phone numbers', () => {
   it.each([
-    ['+4915112345678', true],
-    ['+15555550100', true],
-    ['+431212131491291', true], // 15 digits, upstream's swagger example
-    ['+123456', true], // 6 digits
-    ['+12345', false],
-    ['+1234567890123456', false], // 16 digits
-    ['+0123456789', false], // country codes do not start with 0
-    ['4915112345678', false],
-    ['+49 151 12345678', false], // spaces are removed by callers before this check
-    ['+49151x2345678', false],
-    ['', false],
-    ['+', false],
-  ])('%s → %s', (input, expected) => {
-    expect(isValidNumber(input)).toBe(expected);
+    ['+4915112345678', '+4915112345678'],
+    ['+49 151 12345678', '+4915112345678'], // spaces are removed, as upstream does
+    ['+6831234', '+6831234'], // 7 digits
+    ['+431212131491291', '+431212131491291'], // 15 digits, upstream's swagger example
+  ])('%s is the account %s', (input, expected) => {
+    expect(accountOrThrow(input)).toBe(expected);
+    expect(classifyRecipient(input)).toEqual({ kind: 'number', value: expected });
+  });
+
+  it.each(['+683123', '+1234567890123456', '+0123456789', '+49151x2345678', '+'])('%s is refused naming E.164', (input) => {
+    expect(() => accountOrThrow(input)).toThrow(/E\.164: \+ and 7 to 15 digits/);
   });
 });
 

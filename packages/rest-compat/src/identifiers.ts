@@ -1,8 +1,7 @@
 // Phone numbers, ACIs, usernames and group ids as upstream accepts them, and how they map to signal-cli.
+import { isE164 } from '@signal-broker/signal-conventions';
 import { badRequest } from './errors.ts';
 
-/** E.164: `+`, a country code not starting with 0, 6–15 digits in all. */
-const E164 = /^\+[1-9]\d{5,14}$/;
 /** The canonical 8-4-4-4-12 hex form. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Signal usernames: a 3–32 character nickname (letters, digits, `_`; not starting with a digit), `.`, 2–10 digits. */
@@ -16,10 +15,8 @@ export const GROUP_PREFIX = 'group.';
 /** Signal v2 group ids are 32 bytes. */
 const GROUP_ID_BYTES = 32;
 
-/** An E.164 phone number (`+` and 6–15 digits). Upstream accepts `+` followed by digits; so do we, within E.164. */
-export function isValidNumber(s: string): boolean {
-  return E164.test(s);
-}
+/** Why a `+…` string is not a number, in 400 answers. Upstream accepts `+` followed by digits; we take E.164. */
+export const INVALID_NUMBER = 'not a valid phone number (E.164: + and 7 to 15 digits)';
 
 export function isUuid(s: string): boolean {
   return UUID.test(s);
@@ -99,9 +96,7 @@ export function classifyRecipient(input: string): RecipientClass {
   if (input.startsWith('+')) {
     const compact = input.replace(/ /g, '');
     if (/^\+\d+$/.test(compact)) {
-      return isValidNumber(compact)
-        ? { kind: 'number', value: compact }
-        : { kind: 'invalid', reason: 'not a valid phone number (E.164: + and 6 to 15 digits)' };
+      return isE164(compact) ? { kind: 'number', value: compact } : { kind: 'invalid', reason: INVALID_NUMBER };
     }
     return { kind: 'invalid', reason: NOT_AN_IDENTIFIER };
   }
@@ -137,7 +132,7 @@ export function individualOrThrow(input: string, field: string, allowUsername = 
 export function accountOrThrow(input: unknown, field = 'number'): string {
   if (typeof input !== 'string' || input === '') throw badRequest(field, 'required');
   const compact = input.replace(/ /g, '');
-  if (!isValidNumber(compact)) throw badRequest(field, 'not a valid phone number (E.164: + and 6 to 15 digits)');
+  if (!isE164(compact)) throw badRequest(field, INVALID_NUMBER);
   return compact;
 }
 

@@ -24,7 +24,6 @@ export {
   classifyRecipient,
   isStrictBase64,
   isUuid,
-  isValidNumber,
   isValidUsername,
   toRestGroupId,
   toSignalGroupId,

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseExit, parseStderrLine } from './diagnostics.ts';
 import type { ExitFacts } from './diagnostics.ts';
 import { buildArgs } from './args.ts';
-import { maskNumbers } from './process.ts';
 
 describe('stderr lines', () => {
   it.each([
@@ -72,14 +71,5 @@ describe('command line', () => {
       }),
     ).toEqual(['--config', '/data', '--trust-new-identities', 'always', 'jsonRpc', '--receive-mode', 'on-start', '--ignore-attachments', '--ignore-stories', '--send-read-receipts']);
     expect(buildArgs({})).toEqual(['jsonRpc']);
-  });
-});
-
-describe('phone numbers in logged stderr', () => {
-  it('keeps only the last two digits', () => {
-    expect(maskNumbers('ERROR MultiAccountManager - Failed to load +15555550123: Error while checking account +15555550123')).toBe(
-      'ERROR MultiAccountManager - Failed to load +…23: Error while checking account +…23',
-    );
-    expect(maskNumbers('reconnecting in 100 ms')).toBe('reconnecting in 100 ms');
   });
 });

@@ -3,6 +3,7 @@
 import { JsonRpcPeer } from '@signal-broker/jsonrpc';
 import type { IncomingNotification, JsonRpcErrorObject } from '@signal-broker/jsonrpc';
 import { SigError } from '@signal-broker/errors';
+import { maskNumbers } from '@signal-broker/signal-conventions';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import split2 from 'split2';
@@ -52,12 +53,6 @@ export interface SignalCliProcess {
 }
 
 const STDERR_TAIL = 20;
-const PHONE_NUMBER = /\+[1-9][0-9]{5,14}/g;
-
-/** Logs carry no full phone numbers: signal-cli prints them in its own messages, so keep the last two digits. */
-export function maskNumbers(text: string): string {
-  return text.replace(PHONE_NUMBER, (n) => `+…${n.slice(-2)}`);
-}
 
 export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
   const startedAt = Date.now();
@@ -92,6 +87,7 @@ export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
   subprocess.stderr.pipe(split2()).on('data', (line: string) => {
     if (line.length === 0) return;
     const parsed = parseStderrLine(line);
+    // Logs carry no full phone numbers; signal-cli prints them in its own messages.
     const masked = maskNumbers(line);
     stderrTail.push(masked.length > 500 ? `${masked.slice(0, 500)}…` : masked);
     if (stderrTail.length > STDERR_TAIL) stderrTail.shift();

@@ -4,6 +4,7 @@
 import { SigError } from '@signal-broker/errors';
 import type { IncomingNotification, JsonRpcErrorObject, JsonRpcPeerStats } from '@signal-broker/jsonrpc';
 import { extractMember } from '@signal-broker/jsonrpc';
+import { maskNumbers } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, ActorOptions } from 'xstate';
@@ -12,7 +13,7 @@ import type { ReceivePayload } from './types/envelope.ts';
 import type { CallOptions, SignalCliApi } from './api.ts';
 import { buildArgs } from './args.ts';
 import type { SignalCliArgs } from './args.ts';
-import { maskNumbers, spawnSignalCli } from './process.ts';
+import { spawnSignalCli } from './process.ts';
 import type { StopPolicy } from './process.ts';
 import { createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
 import type { RestartPolicy, SupervisorContext, SupervisorMachine, SupervisorRuntime, SupervisorStatus } from './supervisor.machine.ts';
@@ -118,6 +119,8 @@ export class SignalCli {
           onUncorrelatedError: (error) => this.unroutedError(error, 'error response for no request'),
           onStderrCondition: (condition) => {
             if (condition === 'config-locked') log.warn({ code: 'SIG_ERR_CLI_LOCKED' }, 'signal-cli is waiting for its config lock');
+            else if (condition === 'config-lock-acquired') log.info('signal-cli acquired its config lock');
+            onCondition(condition);
           },
         });
       },
@@ -190,11 +193,6 @@ export class SignalCli {
     if (this.actor.getSnapshot().status !== 'active') return;
     this.actor.send({ type: 'cli.stop' });
     await waitFor(this.actor, (s) => s.status === 'done', { timeout: 60_000 });
-  }
-
-  /** Skip the remaining backoff or crash-loop cooldown and start signal-cli now. */
-  retryNow(): void {
-    this.actor.send({ type: 'cli.retry' });
   }
 
   /** Send a raw JSON-RPC request. Prefer `api`. */

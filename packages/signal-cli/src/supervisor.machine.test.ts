@@ -93,7 +93,7 @@ describe('supervisor flows on a simulated clock', () => {
     cleanup?.();
   });
 
-  it('backs off 100, 200 ms between failed starts, then crash-loops after 3 failures, and retries on request', async () => {
+  it('backs off 100, 200 ms between failed starts, then crash-loops after 3 failures for the whole cooldown', async () => {
     const clock = new SimulatedClock();
     const built = machineFor({ exitAtStartup: { code: 2, stderr: 'ERROR Main - boom' } }, clock);
     cleanup = built.cleanup;
@@ -112,9 +112,10 @@ describe('supervisor flows on a simulated clock', () => {
     expect(looping.context.lastFailure).toMatchObject({ exitCode: 2, code: 'SIG_ERR_CLI_EXITED', reason: 'unexpected-error' });
     expect(looping.context.lastFailure?.stderrTail).toContain('ERROR Main - boom');
     expect(looping.context.generation).toBe(3);
-    actor.send({ type: 'cli.retry' });
-    expect(actor.getSnapshot().context.generation).toBe(4);
-    await waitFor(actor, (s) => s.matches({ restarting: 'waiting' }) || s.matches('crashLooping'), { timeout: 10_000 });
+    expect(looping.context.nextAttemptAt).toBe(clock.now() + policy.crashLoopCooldownMs);
+    clock.increment(policy.crashLoopCooldownMs - 1);
+    expect(actor.getSnapshot().matches('crashLooping')).toBe(true);
+    expect(actor.getSnapshot().context.generation).toBe(3);
   });
 
   it('comes back after the crash-loop cooldown on its own', async () => {

@@ -70,6 +70,7 @@ export interface SupervisorContext {
   version: string | null;
   startedAt: number | null;
   readyAt: number | null;
+  /** signal-cli said another instance holds its config lock and it is waiting; cleared when it gets the lock. */
   locked: boolean;
   consecutiveFailures: number;
   /** Times of recent failures, pruned to the crash-loop window. */
@@ -85,9 +86,9 @@ export interface SupervisorContext {
 export type SupervisorEvent =
   | { type: 'cli.spawned'; pid: number | null }
   | { type: 'cli.locked' }
+  | { type: 'cli.unlocked' }
   | { type: 'cli.exited'; exit: ExitInfo }
-  | { type: 'cli.stop' }
-  | { type: 'cli.retry' };
+  | { type: 'cli.stop' };
 
 export type SupervisorStatus = 'starting' | 'ready' | 'restarting' | 'crash-looping' | 'stopping' | 'stopped';
 
@@ -130,7 +131,9 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
       process: fromCallback<SupervisorEvent, { generation: number }>(({ input, sendBack }) => {
         let active = true;
         const proc = deps.spawn(input.generation, (condition) => {
-          if (active && condition === 'config-locked') sendBack({ type: 'cli.locked' });
+          if (!active) return;
+          if (condition === 'config-locked') sendBack({ type: 'cli.locked' });
+          else if (condition === 'config-lock-acquired') sendBack({ type: 'cli.unlocked' });
         });
         runtime.current = proc;
         sendBack({ type: 'cli.spawned', pid: proc.pid ?? null });
@@ -178,6 +181,7 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
         pid: ({ event }) => (event.type === 'cli.spawned' ? event.pid : null),
       }),
       markLocked: assign({ locked: true }),
+      markUnlocked: assign({ locked: false }),
       markReady: assign(({ event }) => ({
         readyAt: deps.now(),
         locked: false,
@@ -300,6 +304,7 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
         on: {
           'cli.spawned': { actions: 'recordPid' },
           'cli.locked': { actions: 'markLocked' },
+          'cli.unlocked': { actions: 'markUnlocked' },
           'cli.exited': { target: 'restarting', actions: 'recordExit' },
           'cli.stop': { target: 'stopping' },
         },
@@ -318,7 +323,6 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
           waiting: {
             entry: 'scheduleBackoff',
             after: { backoff: { target: '#signalCli.running' } },
-            on: { 'cli.retry': { target: '#signalCli.running' } },
           },
         },
         on: { 'cli.stop': { target: 'stopping' } },
@@ -327,7 +331,6 @@ export function createSupervisorMachine(deps: SupervisorDeps) {
         entry: 'scheduleCooldown',
         after: { cooldown: { target: 'running' } },
         on: {
-          'cli.retry': { target: 'running' },
           'cli.stop': { target: 'stopping' },
         },
       },

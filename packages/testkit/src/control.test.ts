@@ -54,19 +54,25 @@ describe('control channel: emit', () => {
     const { proc, control } = await startControlledFake({ scenario: { accounts: [ME] } });
     await proc.request('version');
     proc.pauseStdout();
-    let done = false;
-    const emitted = control.emit({ account: ME, count: 30_000 }).then((r) => {
-      done = true;
-      return r;
-    });
-    // While nobody reads, the fake cannot have written everything (30k lines ≈ 18 MB).
-    await new Promise((r) => setTimeout(r, 300));
-    expect(done).toBe(false);
-    const during = await control.state();
+    const before = (await control.state()).stdout.lines;
+    const emitted = control.emit({ account: ME, count: 30_000 });
+    // The fake reports that it is waiting for the pipe, having handed over only part of the 30k lines (≈ 18 MB).
+    let during = await control.state();
+    const deadline = Date.now() + 10_000;
+    while (!during.stdout.waitingForDrain && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      during = await control.state();
+    }
+    expect(during.stdout.waitingForDrain).toBe(true);
+    expect(during.stdout.lines - before).toBeGreaterThan(0);
+    expect(during.stdout.lines - before).toBeLessThan(30_000);
     expect(during.counters.emitted).toBe(0);
     proc.resumeStdout();
     expect((await emitted).emitted).toBe(30_000);
     await proc.waitForNotifications(30_000, 20_000);
+    const after = await control.state();
+    expect(after.stdout).toMatchObject({ lines: before + 30_000, waitingForDrain: false });
+    expect(after.stdout.drainWaits).toBeGreaterThanOrEqual(during.stdout.drainWaits);
   });
 
   it('rejects unknown accounts and message texts for fixtures without text', async () => {

@@ -36,6 +36,8 @@ export interface FakeState {
   accounts: string[];
   subscriptions: Array<{ id: number; account: string | null; wrapped: boolean }>;
   inFlight: number;
+  /** Lines handed to stdout so far; how often emitting waited for the pipe to drain, and whether it waits now. */
+  stdout: { lines: number; drainWaits: number; waitingForDrain: boolean };
   starts: number | null;
   counters: Record<string, number>;
   injections: Record<string, unknown[]>;

@@ -99,6 +99,34 @@ describe('fake signal-cli start-up', () => {
     expect(proc.stdoutLines).toEqual([]);
   });
 
+  it('waits for the lock of an account file another instance holds, then starts, as signal-cli does', async () => {
+    const configDir = tempDir();
+    writeAccounts(configDir, ['+15555550123']);
+    writeFileSync(join(configDir, 'data', '100000'), JSON.stringify({ registered: true }));
+    const { proc: first } = startFake({ configDir });
+    await first.request('version');
+    const { proc: second } = startFake({ configDir });
+    second.send('{"jsonrpc":"2.0","method":"version","id":1}');
+    await second.waitForStderr('INFO  SignalAccount - Config file is in use by another instance, waiting…');
+    expect(second.stdoutLines).toEqual([]);
+    await first.stop();
+    await second.waitForStderr('INFO  SignalAccount - Config file lock acquired.');
+    expect((await second.response(1)).result).toEqual({ version: '0.13.19' });
+  });
+
+  it('takes over the lock of an instance that was killed, without waiting', async () => {
+    const configDir = tempDir();
+    writeAccounts(configDir, ['+15555550123']);
+    writeFileSync(join(configDir, 'data', '100000'), JSON.stringify({ registered: true }));
+    const { proc: first } = startFake({ configDir });
+    await first.request('version');
+    first.kill('SIGKILL');
+    await first.waitForExit();
+    const { proc: second } = startFake({ configDir });
+    await second.request('version');
+    expect(second.stderrLines).toEqual([]);
+  });
+
   it('rejects bad arguments with the usage text and exit 1', async () => {
     const bogus = startFake({ commandArgs: ['--receive-mode', 'bogus'] }).proc;
     const plain = startFake({ globalArgs: ['-o', 'plain-text'] }).proc;

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
+import { isE164 } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { errorBody } from '../http/respond.ts';
@@ -33,7 +34,6 @@ export interface ReceiveGatewayOptions {
 }
 
 const RECEIVE_PATH = /^\/v1\/receive\/([^/]+)\/?$/;
-const E164 = /^\+[1-9][0-9]{5,14}$/;
 
 /** Validates the `{number}` of a receive URL: percent-decoded, E.164. */
 export function parseReceiveNumber(encoded: string): string {
@@ -46,9 +46,9 @@ export function parseReceiveNumber(encoded: string): string {
   return validateNumber(number);
 }
 
-/** Checks an already decoded account number: E.164, `+` and 6 to 15 digits. */
+/** Checks an already decoded account number: E.164 (`isE164`). */
 export function validateNumber(number: string): string {
-  if (!E164.test(number)) {
+  if (!isE164(number)) {
     throw new SigError(
       'SIG_ERR_ACCOUNT_INVALID_NUMBER',
       `"${number.slice(0, 40)}" is not a phone number in international format (for example +4915112345678; write + as %2B if your client needs to)`,

@@ -1,10 +1,11 @@
 // Contacts, profile, identities, registration search and sticker packs.
+import { isE164 } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
 
 import { optionalAttachment } from '../attachments.ts';
 import { call, rawFromBinaryResult, readBody, readPath, readQuery, required, rpc, rpcNoBody, status } from '../endpoint-kit.ts';
 import { badRequest, notFound } from '../errors.ts';
-import { accountOrThrow, individualOrThrow, isValidNumber } from '../identifiers.ts';
+import { INVALID_NUMBER, accountOrThrow, individualOrThrow } from '../identifiers.ts';
 import {
   contactEntry,
   contactsSchema,
@@ -229,7 +230,7 @@ function searchPlan(account: string | undefined, req: RestRequest): ReturnType<E
   const numbers = query.numbers.map((n, i) => {
     // An unencoded `+` in a query string decodes to a space.
     const compact = (/^ \d/.test(n) ? `+${n.slice(1)}` : n).replace(/ /g, '');
-    if (!isValidNumber(compact)) throw badRequest(`numbers[${i}]`, 'not a valid phone number (E.164: + and 6 to 15 digits)');
+    if (!isE164(compact)) throw badRequest(`numbers[${i}]`, INVALID_NUMBER);
     return compact;
   });
   const respond = ([result]: unknown[]) =>

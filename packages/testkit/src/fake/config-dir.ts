@@ -2,8 +2,8 @@
 // real (version 2) format, and a start counter used by `exitAtStartup.times`.
 import { createHash, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { FIXTURE_ACCOUNT, FIXTURE_ACCOUNT_UUID, FIXTURE_CONTACT } from '../fixtures.ts';
 
 export interface AccountEntry {
@@ -13,12 +13,9 @@ export interface AccountEntry {
   uuid: string | null;
 }
 
-/** signal-cli's default: `$XDG_DATA_HOME/signal-cli`, else `$HOME/.local/share/signal-cli`. */
+/** `--config DIR`, else signal-cli's default. */
 export function resolveConfigDir(option: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (option !== undefined) return option;
-  const xdg = env.XDG_DATA_HOME;
-  if (xdg) return join(xdg, 'signal-cli');
-  return join(env.HOME ?? homedir(), '.local', 'share', 'signal-cli');
+  return option ?? defaultSignalCliConfigDir(env);
 }
 
 const accountsFile = (configDir: string): string => join(configDir, 'data', 'accounts.json');
@@ -99,9 +96,4 @@ export function uuidForNumber(number: string): string {
   const h = createHash('sha256').update(`aci:${number}`).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** signal-cli's check of `-a`: an E.164 number with country code. */
-export function isValidNumber(number: string): boolean {
-  return /^\+[1-9]\d{6,14}$/.test(number);
 }

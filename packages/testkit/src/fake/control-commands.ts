@@ -1,7 +1,7 @@
 // The commands of the control channel (see packages/testkit/README.md): emit, emitRaw, stderr, inject,
 // delay, crash, requests, clearRequests, addAccount, removeAccount, state.
+import { isE164 } from '@signal-broker/signal-conventions';
 import { FIXTURE_CONTACT, FIXTURE_GROUP, isFixtureName, notificationTemplate, type FixtureName } from '../fixtures.ts';
-import { isValidNumber } from './config-dir.ts';
 import { ControlCommandError } from './control-server.ts';
 import { emitMessages } from './emitter.ts';
 import type { FakeSignalCli } from './fake-process.ts';
@@ -65,7 +65,7 @@ export function createControlHandler(fake: FakeSignalCli): (c: Record<string, un
       }
       case 'addAccount': {
         const number = str(c, 'number');
-        if (!isValidNumber(number)) fail(`addAccount: invalid number ${number}`);
+        if (!isE164(number)) fail(`addAccount: invalid number ${number}`);
         const account = fake.addAccount(number);
         return { number: account.number, uuid: account.uuid };
       }
@@ -172,6 +172,7 @@ function state(fake: FakeSignalCli): unknown {
     accounts: fake.accountList().map((a) => a.number),
     subscriptions: fake.hub.list(),
     inFlight: fake.inFlightCount,
+    stdout: { lines: fake.writer.lines, drainWaits: fake.writer.drainWaits, waitingForDrain: fake.writer.waitingForDrain },
     starts: fake.starts ?? null,
     counters: { ...fake.counters, requestsLogged: fake.requestLog.length, requestsDropped: fake.requestsDropped },
     injections: fake.injections.snapshot(),

@@ -1,12 +1,13 @@
 // The fake signal-cli process: start-up (delay, scripted failures), the stdin read loop, concurrent
 // request handling, notifications, and shutdown on stdin EOF or SIGTERM/SIGINT.
+import { isE164 } from '@signal-broker/signal-conventions';
+import { AccountLocks } from './account-lock.ts';
 import { AccountState } from './account-state.ts';
 import type { CliOptions } from './argv.ts';
 import {
   addAccountEntry,
   countStart,
   isRegisteredEntry,
-  isValidNumber,
   readAccountEntries,
   removeAccountEntry,
   uuidForNumber,
@@ -45,6 +46,7 @@ export class FakeSignalCli implements FakeContext {
   readonly pendingRegistrations = new Set<string>();
   readonly busyRegistrations = new Set<string>();
   readonly injections = new Injections();
+  readonly locks = new AccountLocks();
   readonly delays = new Map<string, number>();
   readonly requestLog: RequestRecord[] = [];
   requestsDropped = 0;
@@ -185,9 +187,14 @@ export class FakeSignalCli implements FakeContext {
 
     const account = this.options.account;
     if (account !== undefined) {
-      if (!isValidNumber(account)) return { code: 1, stderr: 'Invalid account (phone number), make sure you include the country code.' };
+      if (!isE164(account)) return { code: 1, stderr: 'Invalid account (phone number), make sure you include the country code.' };
       if (!this.accounts.has(account)) return { code: 1, stderr: `User ${account} is not registered.` };
     }
+    // Opening each account file takes its lock; another instance holding one makes this wait.
+    const files = readAccountEntries(this.configDir)
+      .filter((e) => this.accounts.has(e.number))
+      .map((e) => e.path);
+    await this.locks.acquire(this.configDir, files, (line) => this.stderr(line));
     if (this.scenario.hangAtStartup) {
       this.stderr('INFO  SignalAccount - Config file is in use by another instance, waiting…');
       return 'hang';

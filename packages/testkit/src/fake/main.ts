@@ -36,7 +36,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   };
   process.on('SIGTERM', earlySignal);
   process.on('SIGINT', earlySignal);
-  process.on('exit', () => fake.control?.removeSocketFile());
+  process.on('exit', () => {
+    fake.locks.releaseAll();
+    fake.control?.removeSocketFile();
+  });
 
   fake.loadAccounts();
   fake.startReading();

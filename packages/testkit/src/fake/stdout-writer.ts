@@ -7,6 +7,9 @@ export class StdoutWriter {
   private scheduled = false;
   private broken = false;
   lines = 0;
+  /** How often a producer had to wait for the pipe to drain, and whether one is waiting now. */
+  drainWaits = 0;
+  waitingForDrain = false;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', () => {
@@ -53,7 +56,14 @@ export class StdoutWriter {
 
   drained(): Promise<void> {
     if (!this.needsDrain) return Promise.resolve();
-    return new Promise((resolve) => this.stream.once('drain', () => resolve()));
+    this.drainWaits++;
+    this.waitingForDrain = true;
+    return new Promise((resolve) =>
+      this.stream.once('drain', () => {
+        this.waitingForDrain = false;
+        resolve();
+      }),
+    );
   }
 
   /** Resolves once everything written so far has left the process. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FakeControl, writeAccountsJson } from '../packages/testkit/src/index.ts';
-import { fakeSignalCli } from './lib.ts';
+import { fakeSignalCli, track } from './lib.ts';
 
 export type ServerKind = 'daemon' | 'baseline';
 
@@ -43,7 +43,7 @@ export async function startServer(kind: ServerKind, accounts: string[]): Promise
     FAKE_SIGNAL_CLI_CONTROL: controlPath,
     FAKE_SIGNAL_CLI_SCENARIO: '{}',
   };
-  const child: ChildProcess = spawn('node', [kind === 'daemon' ? daemonMain : baselineMain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = track(spawn('node', [kind === 'daemon' ? daemonMain : baselineMain], { env, stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -2,7 +2,7 @@
 // to its stdin and answers matched by id from its stdout, with nothing else in between.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fakeSignalCli } from './lib.ts';
+import { fakeSignalCli, track } from './lib.ts';
 
 export interface BareLoop {
   call(method: string, params?: Record<string, unknown>): Promise<unknown>;
@@ -11,7 +11,7 @@ export interface BareLoop {
 }
 
 export function bareLoop(configDir: string): BareLoop {
-  const child = spawn(fakeSignalCli, ['--config', configDir, 'jsonRpc'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = track(spawn(fakeSignalCli, ['--config', configDir, 'jsonRpc'], { stdio: ['pipe', 'pipe', 'ignore'] }));
   const pending = new Map<number, (value: unknown) => void>();
   let nextId = 0;
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -3,7 +3,7 @@
 // same run, for a baseline ws server that broadcasts the same lines with no actors (baseline-ws-server.mjs).
 // Each frame carries `seq=<n> t=<emit time>`; clients count frames, check order and take latencies.
 import WebSocket from 'ws';
-import { median, parseBenchArgs, percentile, report, round } from './lib.ts';
+import { BenchFailure, median, parseBenchArgs, percentile, progress, report, round } from './lib.ts';
 import { startServer } from './servers.ts';
 import type { BenchServer, ServerKind } from './servers.ts';
 
@@ -148,7 +148,11 @@ export async function run(argv: string[]): Promise<void> {
       seconds,
     };
     matrix.push(row);
+    progress.matrix = matrix;
     process.stdout.write(`${JSON.stringify(row)}\n`);
+    if (row.lost !== 0 || row.order_violations !== 0 || row.baseline_lost !== 0) {
+      throw new BenchFailure(`${clients} clients × ${r}/s: frames lost or out of order`, { ...row, matrix });
+    }
   }
   const headline = matrix.find((m) => m.clients === 100) ?? matrix[0]!;
   report('fanout: daemon vs baseline ws broadcast (medians of rounds; losses summed)', { ...headline, matrix }, Boolean(args.json));

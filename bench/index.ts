@@ -1,19 +1,47 @@
-// `pnpm bench <name> [--json] [options]`: runs one benchmark. Each prints a human summary and, with
-// --json, ends with one line holding a JSON object of the figures (the last line of output).
-const benches: Record<string, () => Promise<{ run: (argv: string[]) => Promise<void> }>> = {
-  rpc: () => import('./rpc.ts'),
-  fanout: () => import('./fanout.ts'),
-  storm: () => import('./storm.ts'),
-  send: () => import('./send.ts'),
+// `pnpm bench <name> [--json] [--deadline <seconds>] [options]`: runs one benchmark. Each prints a human
+// summary and, with --json, ends with one line holding a JSON object of the figures (the last line of
+// output). A benchmark never hangs: past its deadline, or when it fails, it prints that line with a
+// `failure` field and what was measured so far, kills its child processes and exits 1.
+import { BenchFailure, killChildren, progress } from './lib.ts';
+
+const benches: Record<string, { load: () => Promise<{ run: (argv: string[]) => Promise<void> }>; deadlineS: number }> = {
+  rpc: { load: () => import('./rpc.ts'), deadlineS: 300 },
+  fanout: { load: () => import('./fanout.ts'), deadlineS: 1_200 },
+  storm: { load: () => import('./storm.ts'), deadlineS: 600 },
+  send: { load: () => import('./send.ts'), deadlineS: 600 },
 };
 
-const [name, ...rest] = process.argv.slice(2);
-const load = name === undefined ? undefined : benches[name];
-if (load === undefined) {
-  process.stderr.write(`usage: pnpm bench <${Object.keys(benches).join('|')}> [--json] [options]\n`);
+const [name, ...argv] = process.argv.slice(2);
+const bench = name === undefined ? undefined : benches[name];
+if (bench === undefined) {
+  process.stderr.write(`usage: pnpm bench <${Object.keys(benches).join('|')}> [--json] [--deadline <seconds>] [options]\n`);
   process.exit(2);
 }
-const bench = await load();
-await bench.run(rest);
+let deadlineS = bench.deadlineS;
+const at = argv.indexOf('--deadline');
+if (at !== -1) {
+  deadlineS = Number(argv[at + 1]);
+  argv.splice(at, 2);
+  if (!(deadlineS > 0)) {
+    process.stderr.write('--deadline takes a number of seconds\n');
+    process.exit(2);
+  }
+}
+
+process.on('exit', killChildren);
+const fail = (failure: string, figures: Record<string, unknown> = progress): never => {
+  process.stdout.write(`${JSON.stringify({ bench: name, failure, ...figures })}\n`);
+  killChildren();
+  process.exit(1);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => fail(`interrupted by ${signal}`));
+const timer = setTimeout(() => fail(`did not finish within its deadline of ${deadlineS} s`), deadlineS * 1000);
+try {
+  await (await bench.load()).run(argv);
+} catch (err) {
+  if (err instanceof BenchFailure) fail(err.message, err.figures);
+  fail(err instanceof Error ? err.message : String(err));
+}
+clearTimeout(timer);
 // Benchmarks own child processes and sockets; make sure nothing keeps the process alive afterwards.
 process.exit(0);

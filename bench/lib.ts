@@ -1,4 +1,5 @@
 // Shared helpers for benchmarks: argument parsing, percentiles, medians and output.
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 
@@ -61,3 +62,32 @@ export async function drive(call: () => Promise<unknown>, concurrency: number, s
   return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+
+// Every benchmark ends: children are tracked so that a failure or a missed deadline kills them, and what was
+// measured so far is kept so the failure line can show it.
+const children = new Set<ChildProcess>();
+
+/** Kill `child` when the benchmark fails or exits. */
+export function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export function killChildren(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+}
+
+/** Figures measured so far; printed with the failure if the benchmark fails. */
+export const progress: Record<string, unknown> = {};
+
+/** Thrown by a benchmark whose run completed but whose figures break an invariant (losses, crashes). */
+export class BenchFailure extends Error {
+  constructor(
+    message: string,
+    readonly figures: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}

@@ -3,12 +3,12 @@
 // port, and stop on SIGTERM.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FakeControl, writeAccountsJson } from '../packages/testkit/src/index.ts';
-import { fakeSignalCli } from './lib.ts';
+import { fakeSignalCli, track } from './lib.ts';
 
 export type ServerKind = 'daemon' | 'baseline';
 
@@ -43,20 +43,29 @@ export async function startServer(kind: ServerKind, accounts: string[]): Promise
     FAKE_SIGNAL_CLI_CONTROL: controlPath,
     FAKE_SIGNAL_CLI_SCENARIO: '{}',
   };
-  const child: ChildProcess = spawn('node', [kind === 'daemon' ? daemonMain : baselineMain], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // For profiling one side: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" or "--trace-gc" (its lines, and
+  // anything else that is not JSON on stdout, go to BENCH_TRACE_FILE when set).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const traceFile = process.env.BENCH_TRACE_FILE;
+  const child: ChildProcess = track(
+    spawn('node', [...nodeArgs, kind === 'daemon' ? daemonMain : baselineMain], { env, stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     let ready = kind === 'baseline';
     let found: number | undefined;
     lines.on('line', (line) => {
+      if (!line.startsWith('{')) {
+        if (traceFile !== undefined) appendFileSync(traceFile, `${kind} ${line}\n`);
+        return;
+      }
+      if (found !== undefined && ready) return;
       const msg = JSON.parse(line) as { port?: number; msg?: string };
       if (kind === 'baseline' || msg.msg === 'listening') found ??= msg.port;
       if (msg.msg === 'signal-broker is ready') ready = true;
       if (found !== undefined && ready) {
         resolve(found);
-        lines.removeAllListeners('line');
-        child.stdout!.resume();
       }
     });
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${String(code)} before it was ready`)));

@@ -4,7 +4,7 @@
 // (nothing missed, nothing doubled); after each round the daemon must hold 0 subscribers and still run.
 import WebSocket from 'ws';
 import { isAlive } from '../packages/testkit/src/index.ts';
-import { parseBenchArgs, report, round } from './lib.ts';
+import { BenchFailure, parseBenchArgs, progress, report, round } from './lib.ts';
 import { startServer } from './servers.ts';
 
 const ACCOUNT = '+15555550123';
@@ -84,25 +84,25 @@ export async function run(argv: string[]): Promise<void> {
         subscribers = await server.subscribers();
       }
       leaked += subscribers ?? 0;
+      Object.assign(progress, { rounds_done: r + 1, connections, messages, leaked_subscribers: leaked, missed, duplicated, empty_clients: emptyClients });
     }
     const crashes = isAlive(server.pid) ? 0 : 1;
-    report(
-      'storm: clients connect at once while messages flow, then all disconnect',
-      {
-        rounds,
-        clients_per_round: clients,
-        connections,
-        messages,
-        crashes,
-        leaked_subscribers: leaked,
-        missed,
-        duplicated,
-        empty_clients: emptyClients,
-        seconds: round((performance.now() - started) / 1000, 1),
-        rss_mb: server.memory().peakMb,
-      },
-      Boolean(args.json),
-    );
+    const figures = {
+      rounds,
+      clients_per_round: clients,
+      connections,
+      messages,
+      crashes,
+      leaked_subscribers: leaked,
+      missed,
+      duplicated,
+      empty_clients: emptyClients,
+      seconds: round((performance.now() - started) / 1000, 1),
+      rss_mb: server.memory().peakMb,
+    };
+    const broken = (['crashes', 'leaked_subscribers', 'missed', 'duplicated', 'empty_clients'] as const).filter((k) => figures[k] !== 0);
+    if (broken.length > 0) throw new BenchFailure(`not zero: ${broken.join(', ')}`, figures);
+    report('storm: clients connect at once while messages flow, then all disconnect', figures, Boolean(args.json));
   } finally {
     await server.stop();
   }

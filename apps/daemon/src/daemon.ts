@@ -122,6 +122,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     pingIntervalMs: config.ws.pingIntervalMs,
     maxBufferedBytes: config.ws.maxBufferedBytes,
     maxClientFrameBytes: config.ws.maxClientFrameBytes,
+    // Clients that ignore the close handshake must not hold up shutdown past its deadline.
+    closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
   });
 
   const openApi = buildOpenApi({ version: config.buildVersion });

@@ -1,8 +1,9 @@
 // The one root logger. Message bodies and tokens are redacted here; components take children of it, and
 // phone numbers go into bindings only as `accountTag` values.
+import { numberTag } from '@signal-broker/signal-conventions';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
-import { numberTag } from '@signal-broker/signal-conventions';
+import { SonicBoom } from 'sonic-boom';
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -23,6 +24,55 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/** Where log lines go: a file descriptor (stdout), written without ever blocking or stalling the daemon. */
+export interface LogOutput extends DestinationStream {
+  /** Lines not written: the output was gone, closed, or over its bound. */
+  readonly dropped: number;
+  /** Writes what is buffered and closes; resolves when done, when the output fails, or after `timeoutMs`. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * Log lines are written asynchronously and buffered up to `maxBufferedBytes` (beyond that they are dropped
+ * and counted). When the descriptor fails (EPIPE: nobody reads stdout any more) the output stops writing for
+ * good. Nothing here runs at process exit: pino's default destination flushes synchronously on exit and, with
+ * a pipe that has lost its reader, retries forever, so a daemon whose log reader died would never exit.
+ */
+export function createLogOutput(fd: number, maxBufferedBytes = 16 * 1024 * 1024): LogOutput {
+  const boom = new SonicBoom({ fd, sync: false, maxLength: maxBufferedBytes });
+  let open = true;
+  let dropped = 0;
+  boom.on('error', () => {
+    open = false;
+  });
+  boom.on('drop', () => {
+    dropped++;
+  });
+  return {
+    write(line: string) {
+      if (open) boom.write(line);
+      else dropped++;
+    },
+    get dropped() {
+      return dropped;
+    },
+    close(timeoutMs: number) {
+      if (!open) return Promise.resolve();
+      open = false;
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        boom.once('close', done);
+        boom.once('error', done);
+        boom.end();
+      });
+    },
+  };
 }
 
 /** A phone number as log bindings carry it: `…23#1a2b3c4d` (see `numberTag`). */

@@ -3,10 +3,12 @@
 import { isSigError } from '@signal-broker/errors';
 import { loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
-import { createLogger } from './logger.ts';
+import { createLogOutput, createLogger } from './logger.ts';
 import { installShutdown } from './shutdown.ts';
 
 async function main(): Promise<void> {
+  // Whoever reads stderr may go away; that must not become an uncaught exception.
+  process.stderr.on('error', () => {});
   let config;
   try {
     config = loadConfig(process.env);
@@ -14,15 +16,22 @@ async function main(): Promise<void> {
     process.stderr.write(`signal-broker: ${isSigError(err) ? err.message : String(err)}\n`);
     process.exit(78);
   }
-  const logger = createLogger(config.logLevel);
-  const daemon = await startDaemon(config, logger).catch((err: unknown) => {
+  const output = createLogOutput(1);
+  const logger = createLogger(config.logLevel, output);
+  const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
     logger.fatal({ err }, 'could not start');
+    await output.close(1_000);
     process.exit(1);
   });
-  installShutdown({ stop: () => daemon.close(), timeoutMs: config.shutdownTimeoutMs, logger });
+  const shutdown = installShutdown({
+    stop: () => daemon.close(),
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    flushLogs: (timeoutMs) => output.close(timeoutMs),
+  });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'uncaught exception');
-    void daemon.close().finally(() => process.exit(1));
+    shutdown.begin('uncaught exception', 1);
   });
 }
 

@@ -34,6 +34,8 @@ export interface DaemonHandle {
   actors(): Promise<ActorsDump>;
   /** Send a signal and await the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | undefined>;
+  /** Close our reading end of the daemon's stdout or stderr, as when whoever read its output has gone. */
+  closeOutput(stream: 'stdout' | 'stderr'): void;
   /** Kill everything left (afterEach); safe to call twice. */
   dispose(): Promise<void>;
 }
@@ -160,6 +162,9 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonHan
       async stop(signal: NodeJS.Signals = 'SIGTERM') {
         child.kill(signal);
         return exit;
+      },
+      closeOutput(stream) {
+        child[stream]!.destroy();
       },
       dispose,
     };

@@ -2,6 +2,7 @@
 // socket to the account's actor as a sink. This layer decides nothing about who receives what; it writes
 // the frames the actor hands it, keeps each client's outbox bounded, and runs the heartbeat.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
@@ -31,6 +32,8 @@ export interface ReceiveGatewayOptions {
   maxBufferedBytes: number;
   /** Largest frame a client may send (we ignore client frames; over this the connection closes with 1009). */
   maxClientFrameBytes: number;
+  /** How long a client closed by the daemon has to complete the close handshake before it is cut off. */
+  closeGraceMs?: number;
 }
 
 const RECEIVE_PATH = /^\/v1\/receive\/([^/]+)\/?$/;
@@ -57,45 +60,138 @@ export function validateNumber(number: string): string {
   return number;
 }
 
-// One frame goes to many clients: convert it to bytes once, not once per client.
+// One frame goes to many clients: encode it once (as a complete unmasked WebSocket text frame, RFC 6455
+// §5.2) for all of them.
 let lastFrame: string | undefined;
-let lastBytes: Buffer = Buffer.alloc(0);
-function frameBytes(frame: string): Buffer {
-  if (frame !== lastFrame) {
-    lastFrame = frame;
-    lastBytes = Buffer.from(frame, 'utf8');
+let lastEncoded: Buffer = Buffer.alloc(0);
+function encodeTextFrame(frame: string): Buffer {
+  if (frame === lastFrame) return lastEncoded;
+  const length = Buffer.byteLength(frame, 'utf8');
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const encoded = Buffer.allocUnsafe(header + length);
+  encoded[0] = 0x81; // FIN, opcode 1 (text)
+  if (header === 2) {
+    encoded[1] = length;
+  } else if (header === 4) {
+    encoded[1] = 126;
+    encoded.writeUInt16BE(length, 2);
+  } else {
+    encoded[1] = 127;
+    encoded.writeUInt32BE(0, 2);
+    encoded.writeUInt32BE(length, 6);
   }
-  return lastBytes;
+  encoded.write(frame, header, 'utf8');
+  lastFrame = frame;
+  lastEncoded = encoded;
+  return encoded;
+}
+
+// Write coalescing. The account actor hands each frame to every sink synchronously; a sink only queues it
+// and registers itself here. Once per event-loop turn every registered sink writes its queue to its socket
+// as one buffer: one write per client per turn instead of one per frame. Clients that were handed the same
+// frames in the same order (the usual case: one account, all its clients) share that buffer. One turn can
+// read megabytes from signal-cli, so a queue that reaches FLUSH_AT_BYTES is written at once rather than
+// held back (it would otherwise count against the client's outbox bound while the client is keeping up).
+const FLUSH_AT_BYTES = 64 * 1024;
+const pending: WebSocketSink[] = [];
+let flushScheduled = false;
+let sharedFrames: Buffer[] = [];
+let sharedBatch: Buffer | undefined;
+
+function scheduleFlush(sink: WebSocketSink): void {
+  pending.push(sink);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushPending);
+  }
+}
+
+function flushPending(): void {
+  flushScheduled = false;
+  // Sinks that register during this pass (none should: flushing does not deliver) wait for the next turn.
+  const count = pending.length;
+  for (let i = 0; i < count; i++) pending[i]!.flush();
+  pending.splice(0, count);
+  sharedFrames = [];
+  sharedBatch = undefined;
+}
+
+/** One buffer holding `frames` back to back, shared with the previous sink flushed in this pass if it had the same frames. */
+function batchOf(frames: Buffer[], bytes: number): Buffer {
+  if (frames.length === 1) return frames[0]!;
+  if (sharedBatch !== undefined && sameFrames(frames, sharedFrames)) return sharedBatch;
+  sharedFrames = frames.slice();
+  sharedBatch = Buffer.concat(frames, bytes);
+  return sharedBatch;
+}
+
+function sameFrames(a: Buffer[], b: Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The parts of ws's WebSocket the sink writes through: the server's socket, below ws's per-message framing. */
+interface SocketOf {
+  _socket: Socket | null;
 }
 
 class WebSocketSink implements SubscriberSink {
   closing = false;
   reason: DetachReason = 'client-closed';
   alive = true;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
   private forceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly ws: WebSocket,
     private readonly maxBufferedBytes: number,
+    private readonly closeGraceMs: number,
     private readonly log: Logger,
   ) {}
 
   deliver(frame: string): DeliveryResult {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return 'closed';
-    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) {
-      this.log.warn(
-        { code: 'SIG_ERR_WS_SLOW_CONSUMER', bufferedBytes: this.ws.bufferedAmount, limit: this.maxBufferedBytes },
-        'slow consumer; disconnecting',
-      );
+    const bytes = encodeTextFrame(frame);
+    const buffered = this.ws.bufferedAmount + this.queuedBytes;
+    if (buffered + bytes.length > this.maxBufferedBytes) {
+      this.log.warn({ code: 'SIG_ERR_WS_SLOW_CONSUMER', bufferedBytes: buffered, limit: this.maxBufferedBytes }, 'slow consumer; disconnecting');
       this.end(CloseCodes.slowConsumer, 'slow consumer: outbox over limit', 'slow-consumer');
       return 'overflow';
     }
-    this.ws.send(frameBytes(frame), { binary: false });
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (this.queuedBytes >= FLUSH_AT_BYTES) {
+      this.writeQueue();
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      scheduleFlush(this);
+    }
     return 'queued';
   }
 
+  /** Frames handed over and not yet on the network: the unflushed queue plus the socket's buffer. */
   bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.queuedBytes;
+  }
+
+  /** The once-per-turn flush. */
+  flush(): void {
+    this.scheduled = false;
+    this.writeQueue();
+  }
+
+  /** Writes the queued frames to the socket as one buffer. */
+  private writeQueue(): void {
+    if (this.queue.length === 0) return;
+    const socket = (this.ws as unknown as SocketOf)._socket;
+    if (this.ws.readyState === WebSocket.OPEN && socket !== null && socket.writable) {
+      socket.write(batchOf(this.queue, this.queuedBytes));
+    }
+    this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 
   close(code: number, reason: string): void {
@@ -105,21 +201,29 @@ class WebSocketSink implements SubscriberSink {
   terminate(reason: DetachReason): void {
     this.closing = true;
     this.reason = reason;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
     this.ws.terminate();
   }
 
-  /** Close with a code; a client that does not complete the close handshake is cut off after 5 s. */
+  /**
+   * Close with a code after the frames already handed over; a client that does not complete the close
+   * handshake within the grace period is cut off.
+   */
   end(code: number, reason: string, detach: DetachReason): void {
     if (this.closing) return;
+    this.writeQueue();
     this.closing = true;
     this.reason = detach;
     this.ws.close(code, reason);
-    this.forceTimer = setTimeout(() => this.ws.terminate(), 5_000);
+    this.forceTimer = setTimeout(() => this.ws.terminate(), this.closeGraceMs);
     this.forceTimer.unref();
   }
 
   disposed(): void {
     if (this.forceTimer) clearTimeout(this.forceTimer);
+    this.queue.length = 0;
+    this.queuedBytes = 0;
   }
 }
 
@@ -186,7 +290,7 @@ export class ReceiveGateway {
   private accept(ws: WebSocket, account: string, req: IncomingMessage): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const log = this.log.child({ remote });
-    const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, log);
+    const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, this.options.closeGraceMs ?? 5_000, log);
     let id: string;
     try {
       id = this.options.broker.attach(account, sink, remote);

@@ -10,8 +10,11 @@ export interface BareLoop {
   stop(): Promise<void>;
 }
 
-export function bareLoop(configDir: string): BareLoop {
-  const child = track(spawn(fakeSignalCli, ['--config', configDir, 'jsonRpc'], { stdio: ['pipe', 'pipe', 'ignore'] }));
+/** `scenario`: the fake's start-up scenario (e.g. `methodDelays`), as the daemon's fake gets it. */
+export function bareLoop(configDir: string, scenario: Record<string, unknown> = {}): BareLoop {
+  const env: NodeJS.ProcessEnv = { ...process.env, FAKE_SIGNAL_CLI_SCENARIO: JSON.stringify(scenario) };
+  delete env.FAKE_SIGNAL_CLI_CONTROL;
+  const child = track(spawn(fakeSignalCli, ['--config', configDir, 'jsonRpc'], { stdio: ['pipe', 'pipe', 'ignore'], env }));
   const pending = new Map<number, (value: unknown) => void>();
   let nextId = 0;
   createInterface({ input: child.stdout }).on('line', (line) => {

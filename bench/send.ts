@@ -1,7 +1,9 @@
 // `pnpm bench send`: POST /v2/send through the daemon (HTTP, validation, translation, the account actor's
-// queue, the supervised signal-cli) against the fake signal-cli, spread over 4 accounts, at concurrency 1
-// and 32; beside a baseline measured in the same run that sends the same `send` calls straight to a fake
-// over JSON-RPC (bare-loop.ts). Rounds alternate; medians are reported.
+// per-conversation queue, the supervised signal-cli) against the fake signal-cli, spread over 4 accounts and
+// 64 conversations (one recipient each), at concurrency 1 and 32, with the daemon's default settings; beside
+// a baseline measured in the same run that sends the same `send` calls straight to a fake over JSON-RPC
+// (bare-loop.ts). Both fakes take `--send-ms` to answer a send, as signal-cli takes its round trip to
+// Signal. Rounds alternate; medians are reported.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,6 @@ import type { Sample } from './lib.ts';
 import { startServer } from './servers.ts';
 
 const ACCOUNTS = ['+15555550101', '+15555550102', '+15555550103', '+15555550104'];
-const RECIPIENT = '+15555550100';
 
 function post(agent: Agent, port: number, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,31 +34,43 @@ export async function run(argv: string[]): Promise<void> {
   const args = parseBenchArgs(argv, {
     seconds: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
-    'in-flight': { type: 'string', default: '1' },
+    // Unset: the daemon's default (SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT).
+    'in-flight': { type: 'string' },
+    recipients: { type: 'string', default: '64' },
+    // How long the fake takes to answer a send (signal-cli's round trip to Signal: 0.3 s or more in life).
+    'send-ms': { type: 'string', default: '50' },
   });
   const seconds = Number(args.seconds);
   const rounds = Number(args.rounds);
   const inFlight = args['in-flight'];
+  const sendMs = Number(args['send-ms']);
+  // Each request goes to the next of these conversations (one recipient each), round robin.
+  const recipients = Array.from({ length: Number(args.recipients) }, (_, i) => `+1555556${String(i).padStart(4, '0')}`);
+  const scenario = sendMs > 0 ? { methodDelays: { send: sendMs } } : {};
 
-  process.env.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT = inFlight;
-  const daemon = await startServer('daemon', ACCOUNTS);
+  if (inFlight !== undefined) process.env.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT = inFlight;
+  const daemon = await startServer('daemon', ACCOUNTS, { scenario });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   let n = 0;
   let failures = 0;
   const viaRest = async () => {
-    const account = ACCOUNTS[n++ % ACCOUNTS.length]!;
-    const status = await post(agent, daemon.port, '/v2/send', JSON.stringify({ number: account, recipients: [RECIPIENT], message: `bench ${n}` }));
+    const k = n++;
+    const account = ACCOUNTS[k % ACCOUNTS.length]!;
+    const recipient = recipients[Math.floor(k / ACCOUNTS.length) % recipients.length]!;
+    const status = await post(agent, daemon.port, '/v2/send', JSON.stringify({ number: account, recipients: [recipient], message: `bench ${k}` }));
     if (status !== 201) failures++;
   };
 
   const configDir = mkdtempSync(join(tmpdir(), 'sb-bench-send-'));
   writeAccountsJson(configDir, ACCOUNTS);
-  const bare = bareLoop(configDir);
+  const bare = bareLoop(configDir, scenario);
   await bare.ready();
   let m = 0;
   const direct = async () => {
-    const account = ACCOUNTS[m++ % ACCOUNTS.length]!;
-    await bare.call('send', { account, recipient: [RECIPIENT], message: `bench ${m}`, notifySelf: true });
+    const k = m++;
+    const account = ACCOUNTS[k % ACCOUNTS.length]!;
+    const recipient = recipients[Math.floor(k / ACCOUNTS.length) % recipients.length]!;
+    await bare.call('send', { account, recipient: [recipient], message: `bench ${k}`, notifySelf: true });
   };
 
   // The HTTP floor: the cheapest endpoint on the same server and client, to show what HTTP alone costs here.
@@ -106,7 +119,9 @@ export async function run(argv: string[]): Promise<void> {
       ratio_c32: round(med(32, 'rest', 'rps') / med(32, 'baseline', 'rps'), 3),
       http_floor_rps_c32: round(median(floorSamples.map((f) => f.rps)), 0),
       ratio_to_http_floor_c32: round(med(32, 'rest', 'rps') / median(floorSamples.map((f) => f.rps)), 3),
-      account_max_in_flight: Number(inFlight),
+      account_max_in_flight: inFlight === undefined ? 'default' : Number(inFlight),
+      recipients: recipients.length,
+      send_ms: sendMs,
       failures,
       daemon_rss_mb: mem.peakMb,
       rounds,

@@ -28,7 +28,12 @@ export interface BenchServer {
 const daemonMain = new URL('../apps/daemon/dist/main.js', import.meta.url).pathname;
 const baselineMain = new URL('./baseline-ws-server.mjs', import.meta.url).pathname;
 
-export async function startServer(kind: ServerKind, accounts: string[]): Promise<BenchServer> {
+export interface ServerOptions {
+  /** The fake signal-cli's start-up scenario (e.g. `methodDelays`); default `{}`. */
+  scenario?: Record<string, unknown>;
+}
+
+export async function startServer(kind: ServerKind, accounts: string[], options: ServerOptions = {}): Promise<BenchServer> {
   const workDir = mkdtempSync(join(tmpdir(), `sb-bench-${kind}-`));
   const configDir = join(workDir, 'signal-cli');
   writeAccountsJson(configDir, accounts);
@@ -41,7 +46,7 @@ export async function startServer(kind: ServerKind, accounts: string[]): Promise
     SIGNAL_CLI_BIN: fakeSignalCli,
     SIGNAL_CLI_CONFIG_DIR: configDir,
     FAKE_SIGNAL_CLI_CONTROL: controlPath,
-    FAKE_SIGNAL_CLI_SCENARIO: '{}',
+    FAKE_SIGNAL_CLI_SCENARIO: JSON.stringify(options.scenario ?? {}),
   };
   // For profiling one side: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" or "--trace-gc" (its lines, and
   // anything else that is not JSON on stdout, go to BENCH_TRACE_FILE when set).

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ACCOUNT_FAILED_CLOSE } from '@signal-broker/broker';
 import type { Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
 import { isE164 } from '@signal-broker/signal-conventions';
@@ -19,6 +20,8 @@ export const CloseCodes = {
   tooBig: 1009,
   /** The account was removed from signal-cli. */
   accountRemoved: 4004,
+  /** The account's actor failed and a fresh one took over; reconnect at once (broker's ACCOUNT_FAILED_CLOSE). */
+  accountFailed: ACCOUNT_FAILED_CLOSE,
   /** The client did not read its frames fast enough; its outbox went over the bound. */
   slowConsumer: 4008,
 } as const;
@@ -136,6 +139,12 @@ interface SocketOf {
   _socket: Socket | null;
 }
 
+/** Why a subscriber went, by the close code the broker asked for. */
+const closeReasons: Partial<Record<number, DetachReason>> = {
+  [CloseCodes.accountRemoved]: 'account-removed',
+  [CloseCodes.accountFailed]: 'account-failed',
+};
+
 class WebSocketSink implements SubscriberSink {
   closing = false;
   reason: DetachReason = 'client-closed';
@@ -195,7 +204,7 @@ class WebSocketSink implements SubscriberSink {
   }
 
   close(code: number, reason: string): void {
-    this.end(code, reason, code === CloseCodes.accountRemoved ? 'account-removed' : 'shutdown');
+    this.end(code, reason, closeReasons[code] ?? 'shutdown');
   }
 
   terminate(reason: DetachReason): void {

@@ -33,8 +33,8 @@ function stringEnd(s: string, open: number): number {
   }
 }
 
-/** Index just past the JSON value starting at `start`, or -1 if there is none. */
-function valueEnd(s: string, start: number): number {
+/** Index just past the JSON value starting at `start`, or -1 if there is none (structure only, not validated). */
+export function valueEnd(s: string, start: number): number {
   const c = s.charCodeAt(start);
   if (c === QUOTE) {
     const q = stringEnd(s, start);

@@ -1,5 +1,5 @@
-// Byte-exact extraction of one top-level member of a JSON object text, without parsing it. Used for the
-// `rawParams` of notifications only (the line has already been through JSON.parse once).
+// Byte-exact extraction of one top-level member of a JSON object text, without parsing it. For text that is
+// already known to be valid JSON (parsed or scanned before): the structure is followed, not validated.
 
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createActor, initialTransition, transition } from 'xstate';
 
-import { createAccountMachine, startableCalls } from './account.machine.ts';
+import { createAccountMachine, fanOutFrame, startableCalls } from './account.machine.ts';
 import type { AccountDeps, AccountEvent, CliStatus } from './account.machine.ts';
 import { SinkRegistry } from './sinks.ts';
 import type { SubscriberSink } from './sinks.ts';
@@ -266,6 +266,36 @@ describe('account actor flows (real SinkRegistry, recording sinks)', () => {
     expect(actor.getSnapshot().context.live).toMatchObject({ delivered: 3, overflows: 2 });
     expect(slow.frames).toEqual(['f1', 'f2']);
     expect(actor.getSnapshot().context.counters.slowConsumerDisconnects).toBe(1);
+  });
+
+  it('fanOutFrame over the current snapshot delivers and counts like the event, without a new snapshot', () => {
+    const { actor, attachSink, sinks, errors } = startAccount();
+    const a = new RecordingSink();
+    const slow = new RecordingSink('overflow');
+    attachSink('a', a);
+    attachSink('slow', slow);
+    actor.send(envelope('by-event'));
+    const before = actor.getSnapshot();
+    fanOutFrame(before.context, sinks, 42, 'direct');
+    expect(actor.getSnapshot()).toBe(before);
+    expect(a.frames).toEqual(['by-event', 'direct']);
+    expect(before.context.live).toEqual({ received: 2, delivered: 2, dropped: 0, overflows: 2, lastReceivedAt: 42 });
+    expect(before.context.subscribers['a']?.framesDelivered).toBe(2);
+    // Membership changes made by the actor afterwards are what the next frame sees.
+    actor.send({ type: 'subscriber.detach', id: 'a', reason: 'client-closed' });
+    actor.send({ type: 'subscriber.detach', id: 'slow', reason: 'slow-consumer' });
+    fanOutFrame(actor.getSnapshot().context, sinks, 43, 'after');
+    expect(a.frames).toEqual(['by-event', 'direct']);
+    expect(actor.getSnapshot().context.live).toMatchObject({ received: 3, dropped: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('fanout.failed fails the actor with the error the fan-out threw', () => {
+    const { actor, errors } = startAccount();
+    const boom = new Error('sink exploded');
+    actor.send({ type: 'fanout.failed', error: boom });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(errors).toEqual([boom]);
   });
 
   it('closes every subscriber with 4004 when the account is removed, then stops', () => {

@@ -1,8 +1,9 @@
-// One actor per signal-cli account. It is the one writer of everything the account has: its subscribers,
-// their delivery counters, its call queue and its counters. It handles attach, detach, received messages and
-// calls one at a time, in the order they arrive, so every message goes to exactly the subscribers attached at
-// that moment. Context is JSON-safe (ids, timestamps, counters); the sockets behind subscribers live in the
-// SinkRegistry, the calls' promises in the broker.
+// One actor per signal-cli account. It owns everything the account has: its subscribers, their delivery
+// counters, its call queue and its counters. It handles attach, detach and calls one at a time, in the order
+// they arrive. Each received message goes through `fanOutFrame` to exactly the subscribers the actor holds at
+// that moment; that function, defined here and run over the actor's current snapshot, is the one writer of
+// the per-frame figures. Context is JSON-safe (ids, timestamps, counters); the sockets behind subscribers
+// live in the SinkRegistry, the calls' promises in the broker.
 //
 // States mirror signal-cli's supervisor, and each one says what happens to calls:
 // - waiting, restarting: signal-cli is (re)starting; calls wait in order, each bounded by its deadline, and
@@ -32,7 +33,7 @@ export interface SubscriberRecord {
   attachedAt: number;
   /** Where the client connected from, for ops. */
   remote: string | null;
-  /** Frames handed to this subscriber's outbox. Counted in place by the actor's fan-out (see AccountLive). */
+  /** Frames handed to this subscriber's outbox. Counted in place by `fanOutFrame` (see AccountLive). */
   framesDelivered: number;
 }
 
@@ -46,8 +47,8 @@ export interface AccountCounters {
 }
 
 /**
- * Figures that change on every received frame. The actor's fan-out action updates them in place instead of
- * assigning a new context per frame (that allocation was the largest per-frame cost); nothing else writes them.
+ * Figures that change on every received frame. `fanOutFrame` updates them in place instead of assigning a new
+ * context per frame; nothing else writes them.
  */
 export interface AccountLive {
   received: number;
@@ -98,6 +99,7 @@ export type AccountEvent =
   | { type: 'subscriber.attach'; id: string; remote: string | null }
   | { type: 'subscriber.detach'; id: string; reason: DetachReason }
   | { type: 'envelope.received'; frame: string }
+  | { type: 'fanout.failed'; error: unknown }
   | { type: 'error.received'; frame: string }
   | { type: 'cli.status'; status: CliStatus; reason?: string | null }
   | { type: 'call.enqueue'; callId: string; lane: Lane; method: string }
@@ -149,6 +151,32 @@ export function startableCalls(calls: Pick<AccountCalls, 'queued' | 'inFlight'>,
   return start;
 }
 
+/**
+ * One received frame to every subscriber attached in `context` right now: the account's fan-out, and the one
+ * writer of its `live` figures and of each subscriber's `framesDelivered`, which it counts in place. The
+ * broker runs it for each received frame over the actor's current snapshot (`Broker.deliver`), so a frame
+ * allocates neither an event nor a snapshot; `envelope.received` runs the same function inside the actor.
+ * Membership only ever changes through the actor's events, so the set it loops over is always one the
+ * actor committed. A sink that throws propagates; the broker then fails the actor (`fanout.failed`).
+ */
+export function fanOutFrame(context: AccountContext, sinks: SinkRegistry, now: number, frame: string): void {
+  const live = context.live;
+  live.received++;
+  live.lastReceivedAt = now;
+  let reached = 0;
+  for (const id in context.subscribers) {
+    const result = sinks.deliver(id, frame);
+    if (result === 'queued') {
+      context.subscribers[id]!.framesDelivered++;
+      live.delivered++;
+      reached++;
+    } else if (result === 'overflow') {
+      live.overflows++;
+    }
+  }
+  if (reached === 0) live.dropped++;
+}
+
 export function createAccountMachine(deps: AccountDeps) {
   const refusal = (cli: AccountContext['cli'], account: string): SigError => {
     const stopping = cli.status === 'stopping' || cli.status === 'stopped';
@@ -192,25 +220,14 @@ export function createAccountMachine(deps: AccountDeps) {
       releaseSink: ({ event }) => {
         if (event.type === 'subscriber.detach') deps.sinks.remove(event.id);
       },
-      // The hot path: one received message, handed to every subscriber attached right now. Counters are
-      // updated in place (see AccountLive), so a frame allocates nothing here.
+      // One received message as an event (see fanOutFrame; the broker normally runs it without one).
       fanOut: ({ context, event }) => {
         if (event.type !== 'envelope.received') return;
-        const live = context.live;
-        live.received++;
-        live.lastReceivedAt = deps.now();
-        let reached = 0;
-        for (const id in context.subscribers) {
-          const result = deps.sinks.deliver(id, event.frame);
-          if (result === 'queued') {
-            context.subscribers[id]!.framesDelivered++;
-            live.delivered++;
-            reached++;
-          } else if (result === 'overflow') {
-            live.overflows++;
-          }
-        }
-        if (reached === 0) live.dropped++;
+        fanOutFrame(context, deps.sinks, deps.now(), event.frame);
+      },
+      // The fan-out failed outside the actor (a sink threw): fail here, so the root replaces this actor.
+      failFanOut: ({ event }) => {
+        if (event.type === 'fanout.failed') throw event.error;
       },
       // An error signal-cli reported for this account: its subscribers get `{"error":…}`, no one else.
       deliverError: ({ context, event }) => {
@@ -344,6 +361,7 @@ export function createAccountMachine(deps: AccountDeps) {
       'subscriber.attach': { actions: 'addSubscriber' },
       'subscriber.detach': { guard: 'isSubscriber', actions: ['removeSubscriber', 'releaseSink'] },
       'envelope.received': { actions: 'fanOut' },
+      'fanout.failed': { actions: 'failFanOut' },
       'error.received': { actions: ['countErrorFrame', 'deliverError'] },
       'call.settled': { actions: 'settleCall' },
       'call.expired': { actions: 'expireCall' },

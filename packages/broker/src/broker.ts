@@ -6,7 +6,7 @@ import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
-import { createAccountMachine } from './account.machine.ts';
+import { createAccountMachine, fanOutFrame } from './account.machine.ts';
 import type { AccountContext, AccountCounters, AccountLive, CliStatus, DetachReason } from './account.machine.ts';
 import { laneOf } from './lanes.ts';
 import { createBrokerMachine } from './broker.machine.ts';
@@ -180,6 +180,12 @@ export class Broker {
   /**
    * Hand one received message to its account (the hot path). An account seen for the first time gets an
    * actor first, so nothing received for it is lost.
+   *
+   * The frame goes to the subscribers in the actor's current snapshot through the account's own fan-out
+   * (`fanOutFrame`), not as an actor event: one xstate event per frame built a new snapshot and its
+   * transition bookkeeping, and that garbage outlived young-generation collections (BENCHMARKS.md, "The
+   * latency tail at low rates"). Frames come from signal-cli's stdout, never from inside an actor's action,
+   * so the actor is between events here. A sink that throws fails the actor as a throwing action would.
    */
   deliver(account: string, frame: string): void {
     let ref = this.ref(account);
@@ -189,7 +195,13 @@ export class Broker {
       ref = this.ref(account);
       if (ref === undefined) return;
     }
-    ref.send({ type: 'envelope.received', frame });
+    const snapshot = ref.getSnapshot();
+    if (snapshot.status !== 'active') return;
+    try {
+      fanOutFrame(snapshot.context, this.sinks, this.now(), frame);
+    } catch (error) {
+      ref.send({ type: 'fanout.failed', error });
+    }
   }
 
   /**

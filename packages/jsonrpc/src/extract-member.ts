@@ -1,5 +1,5 @@
-// Byte-exact extraction of one top-level member of a JSON object text, without parsing it. Used for the
-// `rawParams` of notifications only (the line has already been through JSON.parse once).
+// Byte-exact extraction of one top-level member of a JSON object text, without parsing it. For text that is
+// already known to be valid JSON (parsed or scanned before): the structure is followed, not validated.
 
 const QUOTE = 0x22; // "
 const BACKSLASH = 0x5c; // \
@@ -33,8 +33,8 @@ function stringEnd(s: string, open: number): number {
   }
 }
 
-/** Index just past the JSON value starting at `start`, or -1 if there is none. */
-function valueEnd(s: string, start: number): number {
+/** Index just past the JSON value starting at `start`, or -1 if there is none (structure only, not validated). */
+export function valueEnd(s: string, start: number): number {
   const c = s.charCodeAt(start);
   if (c === QUOTE) {
     const q = stringEnd(s, start);

@@ -11,3 +11,4 @@ export {
 } from './peer.ts';
 export { toSigError, type JsonRpcErrorObject } from './to-sig-error.ts';
 export { extractMember } from './extract-member.ts';
+export { jsonValueEnd, scanObjectMembers } from './json-scan.ts';

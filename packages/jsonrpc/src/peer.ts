@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { SigError } from '@signal-broker/errors';
 import { extractMember } from './extract-member.ts';
 import { Fifo } from './fifo.ts';
+import { scanObjectMembers } from './json-scan.ts';
 import { createLineStream, type LineStream } from './line-splitter.ts';
 import { toSigError, type JsonRpcErrorObject } from './to-sig-error.ts';
 
@@ -11,8 +12,8 @@ export type JsonRpcId = string | number;
 
 export interface IncomingNotification {
   method: string;
-  /** Parsed `params`. */
-  params: unknown;
+  /** Parsed `params` (parsed on first read for a line that took the scanning path). */
+  readonly params: unknown;
   /** The exact JSON text of the top-level `params` member as it appeared on the line, undefined if absent. */
   rawParams: string | undefined;
   /** The whole line. */
@@ -95,6 +96,39 @@ interface QueuedNotification {
 }
 
 type Outgoing = PendingRequest | QueuedNotification;
+
+/**
+ * A notification line handled without JSON.parse: the line was validated by the scanner, and `params` is
+ * parsed from its exact text only if someone reads it.
+ */
+class ScannedNotification implements IncomingNotification {
+  private parsed: unknown;
+  private isParsed = false;
+
+  constructor(
+    readonly method: string,
+    readonly rawParams: string | undefined,
+    readonly line: string,
+  ) {}
+
+  get params(): unknown {
+    if (!this.isParsed) {
+      this.parsed = this.rawParams === undefined ? undefined : JSON.parse(this.rawParams);
+      this.isParsed = true;
+    }
+    return this.parsed;
+  }
+}
+
+/** Top-level members the scanning path looks at, and where the scanner reports them (pairs of start, end). */
+const TOP_KEYS = ['jsonrpc', 'method', 'id', 'params', 'error', 'result'] as const;
+const JSONRPC = 0;
+const METHOD = 2;
+const ID = 4;
+const PARAMS = 6;
+const ERROR = 8;
+const RESULT = 10;
+const topMembers = new Int32Array(TOP_KEYS.length * 2);
 
 function excerpt(line: string): string {
   return line.length > EXCERPT_LENGTH ? `${line.slice(0, EXCERPT_LENGTH)}…` : line;
@@ -510,6 +544,7 @@ export class JsonRpcPeer {
       this.badLine(line, 'empty line');
       return;
     }
+    if (this.scannedNotification(line)) return;
     let message: unknown;
     try {
       message = JSON.parse(line);
@@ -524,6 +559,29 @@ export class JsonRpcPeer {
       this.route(message, line, false);
     }
   };
+
+  /**
+   * The hot path for signal-cli's `receive` lines: a plain notification (`jsonrpc` "2.0", a string `method`
+   * without escapes, no `id`, `error` or `result`) is validated and cut up by the scanner, without building
+   * its object tree. Anything else, including every line the scanner rejects, takes the JSON.parse path,
+   * which reports bad lines. Returns whether the line was handled here.
+   */
+  private scannedNotification(line: string): boolean {
+    const m = topMembers;
+    if (this.onNotification === undefined || line.charCodeAt(0) !== 0x7b || !scanObjectMembers(line, TOP_KEYS, m)) return false;
+    if (m[JSONRPC + 1]! - m[JSONRPC]! !== 5 || !line.startsWith('"2.0"', m[JSONRPC]!)) return false;
+    if (m[ID] !== -1 || m[ERROR] !== -1 || m[RESULT] !== -1 || line.charCodeAt(m[METHOD]!) !== 0x22) return false;
+    const method = line.slice(m[METHOD]! + 1, m[METHOD + 1]! - 1);
+    if (method.includes('\\')) return false;
+    const rawParams = m[PARAMS] === -1 ? undefined : line.slice(m[PARAMS], m[PARAMS + 1]);
+    this.counters.notificationsReceived++;
+    try {
+      this.onNotification(new ScannedNotification(method, rawParams, line));
+    } catch (err) {
+      this.log.error({ code: 'SIG_ERR_INTERNAL', err, method }, 'onNotification threw');
+    }
+    return true;
+  }
 
   private route(message: unknown, line: string, inBatch: boolean): void {
     if (!isRecord(message) || message['jsonrpc'] !== '2.0') {

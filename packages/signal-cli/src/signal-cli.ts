@@ -3,7 +3,7 @@
 // is ready; they are never queued behind a restart.
 import { SigError } from '@signal-broker/errors';
 import type { IncomingNotification, JsonRpcErrorObject, JsonRpcPeerStats } from '@signal-broker/jsonrpc';
-import { extractMember } from '@signal-broker/jsonrpc';
+import { scanObjectMembers } from '@signal-broker/jsonrpc';
 import { maskNumbers } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor, waitFor } from 'xstate';
@@ -40,13 +40,48 @@ export interface SignalCliOptions extends SignalCliArgs {
 /**
  * One `receive` notification for an account. `raw` is the JSON text of the receive object exactly as
  * signal-cli printed it (`{"envelope":…,"account":…}`), unwrapped from `{"subscription":N,"result":…}`
- * in manual mode.
+ * in manual mode; `payload` is that text parsed, on first read.
  */
 export interface ReceivedNotification {
-  account: string;
-  raw: string;
-  payload: ReceivePayload;
-  subscription: number | undefined;
+  readonly account: string;
+  readonly raw: string;
+  readonly payload: ReceivePayload;
+  readonly subscription: number | undefined;
+}
+
+class Received implements ReceivedNotification {
+  private parsed: ReceivePayload | undefined;
+
+  constructor(
+    readonly account: string,
+    readonly raw: string,
+    readonly subscription: number | undefined,
+  ) {}
+
+  get payload(): ReceivePayload {
+    this.parsed ??= JSON.parse(this.raw) as ReceivePayload;
+    return this.parsed;
+  }
+}
+
+/** Members of a receive object (or of its manual-mode wrapper) that routing needs. */
+const RECEIVE_KEYS = ['account', 'subscription', 'result'] as const;
+const ACCOUNT = 0;
+const SUBSCRIPTION = 2;
+const RESULT = 4;
+const receiveMembers = new Int32Array(RECEIVE_KEYS.length * 2);
+
+/** The string value at `start`..`end` of valid JSON text, or undefined if that value is not a string. */
+function stringAt(text: string, start: number, end: number): string | undefined {
+  if (start === -1 || text.charCodeAt(start) !== 0x22) return undefined;
+  const inner = text.slice(start + 1, end - 1);
+  return inner.includes('\\') ? (JSON.parse(text.slice(start, end)) as string) : inner;
+}
+
+/** Whether the value starting at `start` of valid JSON text is a number. */
+function isNumberAt(text: string, start: number): boolean {
+  const c = text.charCodeAt(start);
+  return c === 0x2d || (c >= 0x30 && c <= 0x39);
 }
 
 export interface SignalCliStatusChange {
@@ -252,8 +287,8 @@ export class SignalCli {
       this.log.warn({ method: n.method }, 'unexpected notification method from signal-cli');
       return;
     }
-    const params = n.params as Record<string, unknown> | null;
     if (n.error !== undefined) {
+      const params = n.params as Record<string, unknown> | null;
       const account = params !== null && typeof params === 'object' ? params.account : undefined;
       if (typeof account !== 'string') {
         this.unroutedError(n.error, 'error notification without an account');
@@ -263,21 +298,27 @@ export class SignalCli {
       this.dispatch(this.accountErrorListeners, { account, message: errorMessage(n.error) });
       return;
     }
-    let payload = params;
+    // Routing reads only `account` (and the manual-mode wrapper) from the exact text; the peer has already
+    // validated the line, so the envelope is neither parsed nor copied.
+    const m = receiveMembers;
     let raw = n.rawParams;
     let subscription: number | undefined;
-    if (params !== null && typeof params === 'object' && typeof params.subscription === 'number' && 'result' in params) {
-      subscription = params.subscription;
-      payload = params.result as Record<string, unknown> | null;
-      raw = raw === undefined ? undefined : extractMember(raw, 'result');
+    let account: string | undefined;
+    if (raw !== undefined && scanObjectMembers(raw, RECEIVE_KEYS, m, true)) {
+      if (m[SUBSCRIPTION] !== -1 && isNumberAt(raw, m[SUBSCRIPTION]!) && m[RESULT] !== -1) {
+        subscription = Number(raw.slice(m[SUBSCRIPTION], m[SUBSCRIPTION + 1]));
+        raw = raw.slice(m[RESULT], m[RESULT + 1]);
+        if (!scanObjectMembers(raw, RECEIVE_KEYS, m, true)) m[ACCOUNT] = -1;
+      }
+      account = stringAt(raw, m[ACCOUNT]!, m[ACCOUNT + 1]!);
     }
-    if (payload === null || typeof payload !== 'object' || typeof payload.account !== 'string' || raw === undefined) {
+    if (account === undefined || raw === undefined) {
       this.malformed++;
       this.log.warn({ code: 'SIG_ERR_RPC_BAD_LINE', excerpt: n.line.slice(0, 200) }, 'receive notification without an account');
       return;
     }
     this.received++;
-    this.dispatch(this.receiveListeners, { account: payload.account, raw, payload: payload as unknown as ReceivePayload, subscription });
+    this.dispatch(this.receiveListeners, new Received(account, raw, subscription));
   }
 
   private dispatch<T>(listeners: Set<Listener<T>>, value: T): void {

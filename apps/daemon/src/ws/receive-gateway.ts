@@ -89,12 +89,14 @@ function encodeTextFrame(frame: string): Buffer {
   return encoded;
 }
 
-// Write coalescing. The account actor hands each frame to every sink synchronously; a sink only queues it
-// and registers itself here. Once per event-loop turn every registered sink writes its queue to its socket
-// as one buffer: one write per client per turn instead of one per frame. Clients that were handed the same
-// frames in the same order (the usual case: one account, all its clients) share that buffer. One turn can
-// read megabytes from signal-cli, so a queue that reaches FLUSH_AT_BYTES is written at once rather than
-// held back (it would otherwise count against the client's outbox bound while the client is keeping up).
+// Write coalescing. The account's fan-out hands each frame to every sink synchronously. The first frame a
+// sink gets in an event-loop turn goes to its socket at once, so a lone message (the usual case at low
+// rates) is not held back; the sink then registers itself here, and every later frame of the same turn is
+// queued. At the end of the turn every registered sink writes its queue to its socket as one buffer: at most
+// two writes per client per turn instead of one per frame. Clients that were handed the same frames in the
+// same order (the usual case: one account, all its clients) share that buffer. One turn can read megabytes
+// from signal-cli, so a queue that reaches FLUSH_AT_BYTES is written at once rather than held back (it would
+// otherwise count against the client's outbox bound while the client is keeping up).
 const FLUSH_AT_BYTES = 64 * 1024;
 const pending: WebSocketSink[] = [];
 let flushScheduled = false;
@@ -170,14 +172,16 @@ class WebSocketSink implements SubscriberSink {
       this.end(CloseCodes.slowConsumer, 'slow consumer: outbox over limit', 'slow-consumer');
       return 'overflow';
     }
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.length;
-    if (this.queuedBytes >= FLUSH_AT_BYTES) {
-      this.writeQueue();
-    } else if (!this.scheduled) {
+    if (!this.scheduled) {
+      // The first frame of this turn: nothing is queued, so it can go out now without overtaking anything.
       this.scheduled = true;
       scheduleFlush(this);
+      this.write(bytes);
+      return 'queued';
     }
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (this.queuedBytes >= FLUSH_AT_BYTES) this.writeQueue();
     return 'queued';
   }
 
@@ -195,12 +199,14 @@ class WebSocketSink implements SubscriberSink {
   /** Writes the queued frames to the socket as one buffer. */
   private writeQueue(): void {
     if (this.queue.length === 0) return;
-    const socket = (this.ws as unknown as SocketOf)._socket;
-    if (this.ws.readyState === WebSocket.OPEN && socket !== null && socket.writable) {
-      socket.write(batchOf(this.queue, this.queuedBytes));
-    }
+    this.write(batchOf(this.queue, this.queuedBytes));
     this.queue.length = 0;
     this.queuedBytes = 0;
+  }
+
+  private write(bytes: Buffer): void {
+    const socket = (this.ws as unknown as SocketOf)._socket;
+    if (this.ws.readyState === WebSocket.OPEN && socket !== null && socket.writable) socket.write(bytes);
   }
 
   close(code: number, reason: string): void {

@@ -198,3 +198,12 @@ export function connect(url: string): Promise<RecordingClient> {
     ws.once('error', reject);
   });
 }
+
+/** Polls `check` until it holds; fails after `timeoutMs`. For waiting on what a test cannot be told about. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -3,18 +3,11 @@
 // valid JSON never reaches any client, whatever it looks like; it is counted as a bad line.
 import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, startDaemon } from './harness.ts';
+import { connect, startDaemon, until } from './harness.ts';
 import type { DaemonHandle } from './harness.ts';
 
 const A = FIXTURE_ACCOUNT;
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function receiveObject(n: number, account = `"${A}"`): string {
   return `{"envelope":{"source":"+15555550100","sourceNumber":"+15555550100","sourceUuid":null,"sourceName":"m","sourceDevice":1,"timestamp":${1_700_000_000_000 + n},"typingMessage":{"action":"STARTED","timestamp":${1_700_000_000_000 + n}}},"account":${account}}`;

@@ -4,19 +4,12 @@
 // is an observation (the marker is the first frame), not a sleep.
 import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, startDaemon } from './harness.ts';
+import { connect, startDaemon, until } from './harness.ts';
 import type { DaemonHandle, RecordingClient } from './harness.ts';
 
 const A = FIXTURE_ACCOUNT;
 const B = '+4915112345678';
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 interface Dump {
   signalCli: {

@@ -4,7 +4,7 @@ import { connect as tcpConnect } from 'node:net';
 import { FIXTURE_ACCOUNT, NOTIFICATION_PREFIX, fixtures, isAlive } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connect, startDaemon } from './harness.ts';
+import { connect, startDaemon, until } from './harness.ts';
 import type { DaemonHandle } from './harness.ts';
 
 const OTHER = '+4915112345678';
@@ -14,13 +14,6 @@ function paramsOf(line: string): string {
   return line.slice(NOTIFICATION_PREFIX.length, -1);
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('receive WebSocket', () => {
   let daemon: DaemonHandle | undefined;

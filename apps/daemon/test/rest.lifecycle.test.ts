@@ -3,18 +3,11 @@
 // concurrency is read from the fake's own count of requests in flight and from the ops dump, not from timing.
 import { FIXTURE_ACCOUNT } from '@signal-broker/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDaemon } from './harness.ts';
+import { startDaemon, until } from './harness.ts';
 import type { DaemonHandle } from './harness.ts';
 
 const A = FIXTURE_ACCOUNT;
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function send(d: DaemonHandle, recipients: string[], message: string): Promise<{ status: number; body: unknown }> {
   return fetch(`${d.baseUrl}/v2/send`, {

@@ -9,6 +9,8 @@
 // - waiting, restarting: signal-cli is (re)starting; calls wait in order, each bounded by its deadline, and
 //   start when it is ready.
 // - ready: calls start, per conversation in order, up to `maxCallsInFlight` at once (see lanes.ts).
+// In every state a waiting call leaves the queue when its deadline passes (`call.expired`) or its caller goes
+// away (`call.aborted`); a call that has started is never taken back.
 // - crashLooping, stopping: calls fail at once with 503 and the reason; so do the ones waiting.
 // - removed: the account is gone; its subscribers are closed with 4004 and its waiting calls fail.
 import { SigError } from '@signal-broker/errors';
@@ -82,6 +84,8 @@ export interface AccountCalls {
   refused: number;
   /** Their deadline passed while they waited. */
   expired: number;
+  /** Their caller went away (the HTTP client disconnected) before they started; they were never sent. */
+  aborted: number;
 }
 
 export interface AccountContext {
@@ -105,6 +109,7 @@ export type AccountEvent =
   | { type: 'call.enqueue'; callId: string; lane: Lane; method: string }
   | { type: 'call.settled'; callId: string; ok: boolean }
   | { type: 'call.expired'; callId: string }
+  | { type: 'call.aborted'; callId: string }
   | { type: 'account.remove' };
 
 export interface AccountDeps {
@@ -289,6 +294,12 @@ export function createAccountMachine(deps: AccountDeps) {
         if (!c.queued.some((e) => e.id === event.callId)) return {};
         return { calls: { ...c, queued: c.queued.filter((e) => e.id !== event.callId), expired: c.expired + 1 } };
       }),
+      abortCall: assign(({ context, event }) => {
+        if (event.type !== 'call.aborted') return {};
+        const c = context.calls;
+        if (!c.queued.some((e) => e.id === event.callId)) return {};
+        return { calls: { ...c, queued: c.queued.filter((e) => e.id !== event.callId), aborted: c.aborted + 1 } };
+      }),
       // Starts what may start now (see startableCalls); the rest keep their place.
       dispatchCalls: enqueueActions(({ context, enqueue }) => {
         const c = context.calls;
@@ -325,7 +336,7 @@ export function createAccountMachine(deps: AccountDeps) {
       subscribers: {},
       counters: { errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
       live: { received: 0, delivered: 0, dropped: 0, overflows: 0, lastReceivedAt: null },
-      calls: { queued: [], inFlight: [], completed: 0, failed: 0, refused: 0, expired: 0 },
+      calls: { queued: [], inFlight: [], completed: 0, failed: 0, refused: 0, expired: 0, aborted: 0 },
     }),
     // The broker tells a new account the supervisor's status right after spawning it.
     initial: 'waiting',
@@ -339,6 +350,7 @@ export function createAccountMachine(deps: AccountDeps) {
           'call.enqueue': { actions: ['queueCall', 'dispatchCalls'] },
           'call.settled': { actions: ['settleCall', 'dispatchCalls'] },
           'call.expired': { actions: ['expireCall', 'dispatchCalls'] },
+          'call.aborted': { actions: ['abortCall', 'dispatchCalls'] },
         },
       },
       restarting: {
@@ -365,6 +377,7 @@ export function createAccountMachine(deps: AccountDeps) {
       'error.received': { actions: ['countErrorFrame', 'deliverError'] },
       'call.settled': { actions: 'settleCall' },
       'call.expired': { actions: 'expireCall' },
+      'call.aborted': { actions: 'abortCall' },
       'cli.status': [
         { guard: 'isReady', target: '.ready', actions: 'mirrorStatus' },
         { guard: 'isRestarting', target: '.restarting', actions: 'mirrorStatus' },

@@ -1,7 +1,7 @@
 // The broker's front: the daemon talks to this class, which talks to the actors. It adds no locks and keeps
 // no subscriber lists or counters of its own: membership, delivery counters and call queues live in each
 // account actor, the sockets in the SinkRegistry, and the calls' promises (with their deadlines) here.
-import { SigError } from '@signal-broker/errors';
+import { SigError, isSigError } from '@signal-broker/errors';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
@@ -17,8 +17,15 @@ import type { SubscriberSink } from './sinks.ts';
 /** Makes one signal-cli call for an account (the daemon passes the supervised signal-cli's request). */
 export type CallExecutor = (account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions) => Promise<unknown>;
 
+/** Makes one signal-cli call that belongs to no account (linking, registering, the account list). */
+export type UnscopedExecutor = (method: string, params: Record<string, unknown> | undefined, options: CallOptions) => Promise<unknown>;
+
 export interface CallOptions {
   timeoutMs?: number;
+  /**
+   * The caller went away. A call still waiting leaves its queue and rejects with SIG_ERR_RPC_ABORTED; it is
+   * never sent. A call already at signal-cli is not taken back: it finishes and its outcome is logged.
+   */
   signal?: AbortSignal;
 }
 
@@ -39,6 +46,23 @@ export interface BrokerOptions {
    * method). The time spent waiting in the account's queue counts against it.
    */
   timeoutFor?: (method: string) => number;
+  /** Executes calls that belong to no account; without one, `callUnscoped()` fails with SIG_ERR_CLI_UNAVAILABLE. */
+  executeUnscoped?: UnscopedExecutor;
+  /**
+   * Calls that belong to no account at signal-cli at once (default 16); beyond it they are refused at once
+   * with SIG_ERR_RPC_UNSCOPED_BUSY (429). Together with `maxCallsInFlight` per account this bounds what the
+   * daemon has pending at signal-cli, so a flood of unscoped calls never takes an account's room.
+   */
+  maxUnscopedCalls?: number;
+}
+
+export interface UnscopedDump {
+  inFlight: number;
+  max: number;
+  completed: number;
+  failed: number;
+  /** Refused because `max` were already running. */
+  refused: number;
 }
 
 interface PendingCall {
@@ -49,6 +73,8 @@ interface PendingCall {
   deadline: number;
   timer: NodeJS.Timeout | undefined;
   started: boolean;
+  /** Removes the listener on `options.signal`, if there is one. */
+  unlisten: () => void;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -80,6 +106,7 @@ export interface AccountDump {
     failed: number;
     refused: number;
     expired: number;
+    aborted: number;
     /** The calls at signal-cli: method and lane (`account` for account-wide ones). */
     running: Array<{ method: string; lane: string; sinceMs: number }>;
     /** How long the oldest waiting call has waited. */
@@ -90,6 +117,7 @@ export interface AccountDump {
 export interface BrokerDump {
   cliStatus: CliStatus;
   accounts: AccountDump[];
+  unscoped: UnscopedDump;
   totals: {
     accounts: number;
     subscribers: number;
@@ -112,6 +140,8 @@ export class Broker {
   private readonly maxQueuedCalls: number;
   private readonly timeoutFor: (method: string) => number;
   private readonly now: () => number;
+  private readonly executeUnscoped: UnscopedExecutor;
+  private readonly unscoped: UnscopedDump;
   private nextSubscriber = 0;
   private nextCall = 0;
   private unroutedErrors = 0;
@@ -123,6 +153,9 @@ export class Broker {
       options.execute ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
     this.maxQueuedCalls = options.maxQueuedCalls ?? 1_000;
     this.timeoutFor = options.timeoutFor ?? (() => 60_000);
+    this.executeUnscoped =
+      options.executeUnscoped ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
+    this.unscoped = { inFlight: 0, max: options.maxUnscopedCalls ?? 16, completed: 0, failed: 0, refused: 0 };
     const accountMachine = createAccountMachine({
       maxCallsInFlight: options.maxCallsInFlight ?? 8,
       startCall: (account, callId) => this.startCall(execute, account, callId),
@@ -255,6 +288,8 @@ export class Broker {
         }),
       );
     }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortedError(method));
     const callId = `call-${++this.nextCall}`;
     const timeoutMs = options.timeoutMs ?? this.timeoutFor(method);
     return new Promise<T>((resolve, reject) => {
@@ -266,14 +301,61 @@ export class Broker {
         deadline: this.now() + timeoutMs,
         timer: undefined,
         started: false,
+        unlisten: () => {},
         resolve: resolve as (v: unknown) => void,
         reject,
       };
       call.timer = setTimeout(() => this.expire(callId, timeoutMs), timeoutMs);
       call.timer.unref();
+      if (signal !== undefined) {
+        const onAbort = () => this.abandon(callId);
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       this.calls.set(callId, call);
       ref.send({ type: 'call.enqueue', callId, lane: laneOf(method, params), method });
     });
+  }
+
+  /**
+   * Make a signal-cli call that belongs to no account (linking, registering, the account list). It starts at
+   * once, or is refused with SIG_ERR_RPC_UNSCOPED_BUSY (429) when `maxUnscopedCalls` are already running:
+   * these calls have their own bounded share, so however many arrive, every account keeps room at signal-cli.
+   * A started call is never taken back, so `options.signal` only matters before it starts.
+   */
+  callUnscoped<T>(method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    if (options.signal?.aborted) return Promise.reject(abortedError(method));
+    const u = this.unscoped;
+    if (u.inFlight >= u.max) {
+      u.refused++;
+      if (u.refused === 1 || u.refused % 1_000 === 0) {
+        this.log.warn({ code: 'SIG_ERR_RPC_UNSCOPED_BUSY', method, max: u.max, refused: u.refused }, 'unscoped call refused, too many running');
+      }
+      return Promise.reject(
+        new SigError('SIG_ERR_RPC_UNSCOPED_BUSY', `${u.max} calls that belong to no account are already running; try again later`, {
+          details: { method, max: u.max },
+        }),
+      );
+    }
+    u.inFlight++;
+    let running: Promise<unknown>;
+    try {
+      running = this.executeUnscoped(method, params, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.then(
+      (value) => {
+        u.inFlight--;
+        u.completed++;
+        return value as T;
+      },
+      (err: unknown) => {
+        u.inFlight--;
+        u.failed++;
+        throw err;
+      },
+    );
   }
 
   subscriberCount(account: string): number {
@@ -316,6 +398,7 @@ export class Broker {
           failed: ctx.calls.failed,
           refused: ctx.calls.refused,
           expired: ctx.calls.expired,
+          aborted: ctx.calls.aborted,
           running: ctx.calls.inFlight.map((c) => ({ method: c.method, lane: c.lane ?? 'account', sinceMs: now - c.since })),
           oldestQueuedMs: oldest === undefined ? null : now - oldest.since,
         },
@@ -324,6 +407,7 @@ export class Broker {
     return {
       cliStatus: root.cliStatus,
       accounts,
+      unscoped: { ...this.unscoped },
       totals: {
         accounts: accounts.length,
         subscribers,
@@ -349,15 +433,24 @@ export class Broker {
       running = Promise.reject(timeoutError(call.method, call.deadline - remaining));
     } else {
       try {
-        running = execute(account, call.method, call.params, { ...call.options, timeoutMs: remaining });
+        // Without the caller's signal: once sent, a call runs to its end even if its caller goes away.
+        running = execute(account, call.method, call.params, { timeoutMs: remaining });
       } catch (err) {
         running = Promise.reject(err);
       }
     }
-    const settle = (ok: boolean) => {
+    const settle = (ok: boolean, err?: unknown) => {
       if (call.timer !== undefined) clearTimeout(call.timer);
+      call.unlisten();
       this.calls.delete(callId);
       this.ref(account)?.send({ type: 'call.settled', callId, ok });
+      if (call.options.signal?.aborted) {
+        // No one is waiting for the answer: this line is the only record of what became of the call.
+        this.log.info(
+          { accountTag: numberTag(account), method: call.method, ok, code: ok ? undefined : isSigError(err) ? err.code : 'SIG_ERR_INTERNAL' },
+          'call finished after its caller went away',
+        );
+      }
     };
     running.then(
       (value) => {
@@ -365,7 +458,7 @@ export class Broker {
         call.resolve(value);
       },
       (err: unknown) => {
-        settle(false);
+        settle(false, err);
         call.reject(err);
       },
     );
@@ -375,8 +468,20 @@ export class Broker {
     const call = this.calls.get(callId);
     if (call === undefined) return;
     if (call.timer !== undefined) clearTimeout(call.timer);
+    call.unlisten();
     this.calls.delete(callId);
     call.reject(error);
+  }
+
+  /** A waiting call's caller went away: it fails without being sent, and its account's actor forgets it. */
+  private abandon(callId: string): void {
+    const call = this.calls.get(callId);
+    // A started call finishes; startCall logs its outcome.
+    if (call === undefined || call.started) return;
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    this.calls.delete(callId);
+    call.reject(abortedError(call.method));
+    this.ref(call.account)?.send({ type: 'call.aborted', callId });
   }
 
   /** A waiting call's deadline passed: it fails, and its account's actor forgets it. */
@@ -384,6 +489,7 @@ export class Broker {
     const call = this.calls.get(callId);
     // A started call is bounded by signal-cli's request timeout with the time that was left.
     if (call === undefined || call.started) return;
+    call.unlisten();
     this.calls.delete(callId);
     call.reject(
       new SigError('SIG_ERR_RPC_TIMEOUT', `${call.method} waited ${timeoutMs} ms for the account's earlier calls or for signal-cli`, {
@@ -412,6 +518,12 @@ export class Broker {
     const accounts = this.root.getSnapshot().context.accounts;
     return Object.hasOwn(accounts, account) ? accounts[account] : undefined;
   }
+}
+
+function abortedError(method: string): SigError {
+  return new SigError('SIG_ERR_RPC_ABORTED', `the caller of ${method} went away before the call started; it was not sent`, {
+    details: { method },
+  });
 }
 
 function timeoutError(method: string, timeoutMs: number): SigError {

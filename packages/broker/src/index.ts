@@ -1,5 +1,5 @@
 export { ACCOUNT_FAILED_CLOSE, Broker } from './broker.ts';
-export type { AccountDump, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump } from './broker.ts';
+export type { AccountDump, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';
 export { ACCOUNT_REMOVED_CLOSE, createAccountMachine, fanOutFrame, startableCalls } from './account.machine.ts';
 export type {
   AccountCalls,

@@ -8,6 +8,8 @@ export const errorCatalog = {
   SIG_ERR_RPC_CLOSED: { status: 503, message: 'the connection to signal-cli closed before it answered' },
   SIG_ERR_RPC_OVERLOADED: { status: 503, message: 'too many requests are waiting for signal-cli' },
   SIG_ERR_RPC_ABORTED: { status: 503, message: 'the request was cancelled before signal-cli answered' },
+  SIG_ERR_RPC_UNSCOPED_BUSY: { status: 429, message: 'too many calls that belong to no account are running' },
+  SIG_ERR_LINK_BUSY: { status: 429, message: 'too many device link sessions are open' },
   SIG_ERR_RPC_BAD_LINE: { status: 502, message: 'signal-cli printed a line that is not JSON-RPC' },
   SIG_ERR_RPC_LINE_TOO_LONG: { status: 502, message: 'signal-cli printed a line longer than the limit' },
   SIG_ERR_RPC_UNKNOWN_RESPONSE: { status: 502, message: 'signal-cli answered a request that is not pending' },

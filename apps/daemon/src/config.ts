@@ -51,6 +51,8 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_BODY_BYTES: int(1_024, 1_073_741_824).default(100 * 1024 * 1024),
   SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT: int(1, 1_000).default(8),
   SIGNAL_BROKER_ACCOUNT_MAX_QUEUED: int(1, 1_000_000).default(1_000),
+  SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT: int(1, 1_000).default(16),
+  SIGNAL_BROKER_MAX_LINK_SESSIONS: int(1, 100).default(3),
 });
 
 /**
@@ -102,6 +104,10 @@ export interface Config {
     maxBodyBytes: number;
     accountMaxInFlight: number;
     accountMaxQueued: number;
+    /** signal-cli calls of no account (linking, registering, the account list) running at once. */
+    unscopedMaxInFlight: number;
+    /** Device link sessions (GET /v1/qrcodelink until finishLink settles) open at once. */
+    maxLinkSessions: number;
   };
   ws: {
     pingIntervalMs: number;
@@ -171,6 +177,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxBodyBytes: e.SIGNAL_BROKER_MAX_BODY_BYTES,
       accountMaxInFlight: e.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT,
       accountMaxQueued: e.SIGNAL_BROKER_ACCOUNT_MAX_QUEUED,
+      unscopedMaxInFlight: e.SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT,
+      maxLinkSessions: e.SIGNAL_BROKER_MAX_LINK_SESSIONS,
     }),
     ws: Object.freeze({
       pingIntervalMs: e.SIGNAL_BROKER_WS_PING_INTERVAL_MS,

@@ -91,6 +91,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     maxCallsInFlight: config.rest.accountMaxInFlight,
     maxQueuedCalls: config.rest.accountMaxQueued,
     timeoutFor: (method) => timeoutForMethod(method, config.signalCli.requestTimeoutMs),
+    executeUnscoped: (method, params, options) => signalCli.api.invoke(method, params, options),
+    maxUnscopedCalls: config.rest.unscopedMaxInFlight,
   });
   broker.start();
 
@@ -160,15 +162,14 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   addRestRoutes(router, {
     refreshAccounts,
     broker,
-    signalCli,
     runLocal: createLocalActions({
       version: config.buildVersion,
       signalCliConfigDir: config.signalCli.configDir,
       rootLogger: logger,
       settings,
-      signalCli,
       broker,
       refreshAccounts,
+      maxLinkSessions: config.rest.maxLinkSessions,
     }),
     planContext: { defaultTextMode: config.rest.defaultTextMode, now: Date.now },
     maxBodyBytes: config.rest.maxBodyBytes,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Broker } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
 import type { LocalAction } from '@signal-broker/rest-compat';
-import type { SignalCli } from '@signal-broker/signal-cli';
+import type { StartLinkResult } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
 import type { AccountSettingsStore } from './account-settings.ts';
 
@@ -13,14 +13,16 @@ export interface LocalActionDeps {
   signalCliConfigDir: string;
   rootLogger: Logger;
   settings: AccountSettingsStore;
-  signalCli: SignalCli;
   broker: Broker;
   /** Re-read signal-cli's accounts (after a device link finished). */
   refreshAccounts: () => Promise<void>;
+  /** Device link sessions (startLink until its finishLink settles) open at once; beyond it, 429 SIG_ERR_LINK_BUSY. */
+  maxLinkSessions: number;
 }
 
 export function createLocalActions(deps: LocalActionDeps): (action: LocalAction) => Promise<unknown> {
   const log = deps.rootLogger.child({ component: 'rest' });
+  let openLinkSessions = 0;
   const attachments = join(deps.signalCliConfigDir, 'attachments');
   const attachmentPath = (id: string) => {
     // rest-compat admits plain file names only; refuse anything that could leave the folder anyway.
@@ -76,16 +78,31 @@ export function createLocalActions(deps: LocalActionDeps): (action: LocalAction)
         log.info({ trustMode: action.trustMode }, 'account trust mode changed');
         return null;
       case 'startLinkQr': {
-        const link = await deps.signalCli.api.startLink();
+        if (openLinkSessions >= deps.maxLinkSessions) {
+          throw new SigError('SIG_ERR_LINK_BUSY', `${deps.maxLinkSessions} device link sessions are open; try again when one has finished`, {
+            details: { maxLinkSessions: deps.maxLinkSessions },
+          });
+        }
+        // A session holds its slot from startLink until finishLink settles.
+        openLinkSessions++;
+        let link: StartLinkResult;
+        try {
+          link = await deps.broker.callUnscoped<StartLinkResult>('startLink');
+        } catch (err) {
+          openLinkSessions--;
+          throw err;
+        }
         // finishLink blocks until the phone scans the code (or signal-cli gives up); the answer goes out now.
-        deps.signalCli.api.finishLink({ deviceLinkUri: link.deviceLinkUri, deviceName: action.deviceName }).then(
-          (linked) => {
-            log.info({ deviceName: action.deviceName }, 'device linked');
-            void deps.refreshAccounts();
-            return linked;
-          },
-          (err: unknown) => log.warn({ err, deviceName: action.deviceName }, 'device link did not finish'),
-        );
+        deps.broker
+          .callUnscoped('finishLink', { deviceLinkUri: link.deviceLinkUri, deviceName: action.deviceName })
+          .then(
+            () => {
+              log.info({ deviceName: action.deviceName }, 'device linked');
+              void deps.refreshAccounts();
+            },
+            (err: unknown) => log.warn({ err, deviceName: action.deviceName }, 'device link did not finish'),
+          )
+          .finally(() => openLinkSessions--);
         return link;
       }
     }

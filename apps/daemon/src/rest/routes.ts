@@ -5,7 +5,6 @@ import type { Broker } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { endpoints, restErrorResponse } from '@signal-broker/rest-compat';
 import type { LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
-import type { SignalCli } from '@signal-broker/signal-cli';
 import type { ServerResponse } from 'node:http';
 import type { Router } from '../http/router.ts';
 import { sendEmpty, sendJson } from '../http/respond.ts';
@@ -15,7 +14,6 @@ export interface RestDeps {
   /** Re-read signal-cli's accounts and sync the account actors. */
   refreshAccounts: () => Promise<void>;
   broker: Broker;
-  signalCli: SignalCli;
   runLocal: (action: LocalAction) => Promise<unknown>;
   planContext: PlanContext;
   maxBodyBytes: number;
@@ -31,6 +29,7 @@ const ACCOUNT_LIST_CHANGES = new Set(['verify', 'unregister', 'deleteLocalAccoun
 export function addRestRoutes(router: Router, deps: RestDeps): void {
   for (const endpoint of endpoints) {
     router.add(endpoint.method, endpoint.path, async ({ req, res, url, params, log }) => {
+      const gone = clientGone(res);
       let account: string | undefined;
       let response: RestResponse;
       try {
@@ -42,17 +41,23 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
           // The account the calls run for; also the `account` of a 429 (for GET /v1/search, the one picked).
           account = plan.account ?? (plan.anyAccount ? anyAccount(deps) : undefined);
           try {
-            response = await plan.respond(await runCalls(plan.calls, account, deps));
+            response = await plan.respond(await runCalls(plan.calls, account, deps, gone.signal));
           } finally {
             if (plan.calls.some((c) => ACCOUNT_LIST_CHANGES.has(c.method))) await deps.refreshAccounts();
           }
         }
       } catch (err) {
+        if (gone.isGone()) {
+          // The client's choice (mid-body or while its call waited); no one reads an answer, nothing failed here.
+          log.debug({ err, operation: endpoint.id }, 'client went away before the answer');
+          return;
+        }
         response = restErrorResponse(err, account);
         if (response.status >= 500 && !(isSigError(err) && err.code.startsWith('SIG_ERR_CLI_'))) {
           log.error({ err, operation: endpoint.id }, 'request failed');
         }
       }
+      if (gone.isGone()) return;
       write(res, response);
     });
   }
@@ -65,20 +70,35 @@ function anyAccount(deps: RestDeps): string {
   return account;
 }
 
-async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps): Promise<unknown[]> {
+/**
+ * Whether the client went away before its answer was written: the response closed without finishing (the
+ * connection dropped, mid-body or while the call waited). `signal` aborts then, which cancels a call still
+ * waiting in its account's queue; a call already at signal-cli finishes and the broker logs its outcome.
+ */
+function clientGone(res: ServerResponse): { signal: AbortSignal; isGone: () => boolean } {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const isGone = () => controller.signal.aborted || res.socket === null || res.socket.destroyed;
+  return { signal: controller.signal, isGone };
+}
+
+async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps, signal: AbortSignal): Promise<unknown[]> {
   const results: unknown[] = [];
-  for (const call of calls) results.push(await runCall(account, call, deps));
+  for (const call of calls) results.push(await runCall(account, call, deps, signal));
   return results;
 }
 
 // Every call goes through the typed API, so each method gets its own default timeout (register, verify and
 // the rate-limit challenge 2 minutes, the rest SIGNAL_BROKER_REQUEST_TIMEOUT_MS).
-function runCall(account: string | undefined, call: RpcCall, deps: RestDeps): Promise<unknown> {
-  if (account === undefined) return deps.signalCli.api.invoke(call.method, call.params);
+function runCall(account: string | undefined, call: RpcCall, deps: RestDeps, signal: AbortSignal): Promise<unknown> {
+  // Calls of no account (register, verify, the account list) run in the broker's bounded unscoped share.
+  if (account === undefined) return deps.broker.callUnscoped(call.method, call.params, { signal });
   // Known accounts: through the account's actor, in order within the conversation or account. An account
-  // signal-cli has and the broker does not know yet goes straight to signal-cli, which answers for it.
-  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params);
-  return deps.signalCli.api.invoke(call.method, { ...call.params, account });
+  // signal-cli has and the broker does not know yet has no actor: its calls share the unscoped bound.
+  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params, { signal });
+  return deps.broker.callUnscoped(call.method, { ...call.params, account }, { signal });
 }
 
 function write(res: ServerResponse, response: RestResponse): void {

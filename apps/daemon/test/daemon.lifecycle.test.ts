@@ -26,7 +26,8 @@ describe('daemon lifecycle', () => {
       versions: ['v1', 'v2'],
       build: 2,
       mode: 'json-rpc',
-      version: '0.1.0',
+      version: '0.100',
+      signal_broker_version: '0.1.0',
       capabilities: { 'v2/send': ['quotes', 'mentions'] },
     });
 

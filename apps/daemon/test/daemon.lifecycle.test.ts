@@ -54,7 +54,7 @@ describe('daemon lifecycle', () => {
     expect(await missing.json()).toMatchObject({ code: 'SIG_ERR_HTTP_NOT_FOUND', error: 'no endpoint GET /v1/nothing' });
     const wrongMethod = await fetch(`${daemon.baseUrl}/v1/about`, { method: 'POST' });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('reports not ready while signal-cli is still starting', async () => {

@@ -25,6 +25,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOME: '/home/u', SIGNAL_CLI_CONFIG_DIR: '/data' }).signalCli.configDir).toBe('/data');
   });
 
+  it('reads the allowed origins and host names, and refuses entries that are not', () => {
+    const access = loadConfig({
+      HOME: '/home/u',
+      SIGNAL_BROKER_ALLOWED_ORIGINS: ' https://App.example , http://localhost:3000/',
+      SIGNAL_BROKER_ALLOWED_HOSTS: 'Signal.example.lan,.home.arpa',
+    }).access;
+    expect(access).toEqual({ allowedOrigins: ['https://app.example', 'http://localhost:3000'], allowedHosts: ['signal.example.lan', '.home.arpa'] });
+    expect(problems({ HOME: '/home/u', SIGNAL_BROKER_ALLOWED_ORIGINS: 'https://app.example/path' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_ALLOWED_ORIGINS: "https:\/\/app.example\/path" is not an origin/),
+    ]);
+    expect(problems({ HOME: '/home/u', SIGNAL_BROKER_ALLOWED_ORIGINS: 'app.example' })).toHaveLength(1);
+    expect(problems({ HOME: '/home/u', SIGNAL_BROKER_ALLOWED_HOSTS: 'http://signal.example.lan:8080' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_ALLOWED_HOSTS: .* is not a host name/),
+    ]);
+  });
+
   it('refuses a SIGNAL_BROKER_ variable it does not know', () => {
     expect(problems({ SIGNAL_BROKER_LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_LOG_PRETTY: unknown setting/)]);
   });

@@ -53,6 +53,8 @@ const schema = z.object({
   SIGNAL_BROKER_ACCOUNT_MAX_QUEUED: int(1, 1_000_000).default(1_000),
   SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT: int(1, 1_000).default(16),
   SIGNAL_BROKER_MAX_LINK_SESSIONS: int(1, 100).default(3),
+  SIGNAL_BROKER_ALLOWED_ORIGINS: z.string().optional(),
+  SIGNAL_BROKER_ALLOWED_HOSTS: z.string().optional(),
 });
 
 /**
@@ -115,9 +117,22 @@ export interface Config {
     maxClientFrameBytes: number;
   };
   shutdownTimeoutMs: number;
+  /** Who may reach the daemon from a browser or by a DNS name (see `http/request-guard.ts`). */
+  access: {
+    /** Origins (`scheme://host[:port]`) allowed besides the daemon's own; `*` allows every Origin. */
+    allowedOrigins: readonly string[];
+    /** Host names allowed besides loopback names, IP literals and the machine's names; `.example.lan` allows its subdomains. */
+    allowedHosts: readonly string[];
+  };
 }
 
 export const DAEMON_VERSION = '0.1.0';
+
+/**
+ * The signal-cli-rest-api release whose API this daemon implements, reported as `/v1/about`'s `version`
+ * unless BUILD_VERSION is set: clients gate on it (signalbot needs at least 0.95.0, its 2.x line 0.100.0).
+ */
+export const REST_API_VERSION = '0.100';
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
   const problems: string[] = [];
@@ -146,11 +161,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     });
   }
   const e = parsed.data;
+  const allowedOrigins = parseAllowedOrigins(e.SIGNAL_BROKER_ALLOWED_ORIGINS, problems);
+  const allowedHosts = parseAllowedHosts(e.SIGNAL_BROKER_ALLOWED_HOSTS, problems);
+  if (problems.length > 0) {
+    throw new SigError('SIG_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
+      details: { problems },
+    });
+  }
   return Object.freeze({
     host: e.SIGNAL_BROKER_HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
-    buildVersion: e.BUILD_VERSION ?? DAEMON_VERSION,
+    buildVersion: e.BUILD_VERSION ?? REST_API_VERSION,
     signalCli: Object.freeze({
       bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),
       configDir: e.SIGNAL_CLI_CONFIG_DIR ?? defaultSignalCliConfigDir(env),
@@ -186,5 +208,52 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxClientFrameBytes: e.SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES,
     }),
     shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
+    access: Object.freeze({ allowedOrigins: Object.freeze(allowedOrigins), allowedHosts: Object.freeze(allowedHosts) }),
   });
+}
+
+function listOf(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** `https://app.example`, `http://localhost:3000` or `*`; stored as the URL's normalised origin. */
+function parseAllowedOrigins(value: string | undefined, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const entry of listOf(value)) {
+    if (entry === '*') {
+      origins.push('*');
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      problems.push(
+        `SIGNAL_BROKER_ALLOWED_ORIGINS: "${entry}" is not an origin; write scheme://host[:port] without a path, for example https://app.example`,
+      );
+      continue;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
+/** Host names as a browser sends them (lowercase, no port); a leading dot allows the name's subdomains. */
+function parseAllowedHosts(value: string | undefined, problems: string[]): string[] {
+  const hosts: string[] = [];
+  for (const entry of listOf(value)) {
+    const host = entry.toLowerCase().replace(/\.$/, '');
+    if (!/^\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(host)) {
+      problems.push(`SIGNAL_BROKER_ALLOWED_HOSTS: "${entry}" is not a host name; write names without scheme or port, for example signal.example.lan or .example.lan`);
+      continue;
+    }
+    hosts.push(host);
+  }
+  return hosts;
 }

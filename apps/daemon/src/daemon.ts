@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
 import { sendJson } from './http/respond.ts';
+import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
 import { accountTag } from './logger.ts';
@@ -118,7 +119,13 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     }
   }
 
+  const guard = createRequestGuard({
+    boundHost: config.host,
+    allowedOrigins: config.access.allowedOrigins,
+    allowedHosts: config.access.allowedHosts,
+  });
   const gateway = new ReceiveGateway({
+    admit: (req) => guard.check(req),
     broker,
     logger,
     pingIntervalMs: config.ws.pingIntervalMs,
@@ -175,7 +182,10 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     maxBodyBytes: config.rest.maxBodyBytes,
   });
 
-  const server = createHttpServer(router, logger);
+  // Container and uptime checkers probe with HEAD; these GETs only read.
+  for (const path of ['/v1/health', '/v1/about', '/livez', '/readyz']) router.answerHeadLikeGet(path);
+
+  const server = createHttpServer(router, logger, guard);
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

@@ -1,6 +1,8 @@
 // The one root logger. Message bodies and tokens are redacted here; components take children of it, and
-// phone numbers go into bindings only as `accountTag` values.
-import { numberTag } from '@signal-broker/signal-conventions';
+// phone numbers go into bindings only as `accountTag` values. Every string a log line carries (bindings,
+// fields, error messages and stacks, excerpts of signal-cli's output) has its phone numbers replaced by their
+// tags and the text of `"message":"…"` members in quoted JSON replaced, whatever the level.
+import { maskNumbers, numberTag } from '@signal-broker/signal-conventions';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { SonicBoom } from 'sonic-boom';
@@ -10,6 +12,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { service: 'signal-broker' },
+      formatters: { log: (obj) => maskFields(obj) as Record<string, unknown>, bindings: (b) => maskFields(b) as Record<string, unknown> },
+      serializers: { err: (err: Error) => maskFields(pino.stdSerializers.err(err)) },
       redact: {
         paths: [
           'req.headers.authorization',
@@ -24,6 +28,27 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/** JSON members whose string value is message text, as they appear in excerpts of signal-cli's lines. */
+const TEXT_IN_JSON = /"(message|text|body|quote_message|quoteText|caption)"\s*:\s*"(?:[^"\\]|\\.)*(?:"|$)/g;
+
+/** A string as a log line may carry it: numbers as tags, message text in quoted JSON removed. */
+export function maskLogText(text: string): string {
+  const masked = text.includes('"') ? text.replace(TEXT_IN_JSON, '"$1":"[redacted]"') : text;
+  return maskNumbers(masked);
+}
+
+/** A copy of `value` with every string in it and its plain objects and arrays masked; Errors are left to the `err` serializer. */
+function maskFields(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskLogText(value);
+  if (value === null || typeof value !== 'object' || depth > 8 || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, depth + 1));
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskFields(v, depth + 1);
+  return out;
 }
 
 /** Where log lines go: a file descriptor (stdout), written without ever blocking or stalling the daemon. */

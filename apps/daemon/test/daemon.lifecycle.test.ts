@@ -26,7 +26,8 @@ describe('daemon lifecycle', () => {
       versions: ['v1', 'v2'],
       build: 2,
       mode: 'json-rpc',
-      version: '0.1.0',
+      version: '0.100',
+      signal_broker_version: '0.1.0',
       capabilities: { 'v2/send': ['quotes', 'mentions'] },
     });
 
@@ -53,7 +54,7 @@ describe('daemon lifecycle', () => {
     expect(await missing.json()).toMatchObject({ code: 'SIG_ERR_HTTP_NOT_FOUND', error: 'no endpoint GET /v1/nothing' });
     const wrongMethod = await fetch(`${daemon.baseUrl}/v1/about`, { method: 'POST' });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD');
   });
 
   it('reports not ready while signal-cli is still starting', async () => {

@@ -171,7 +171,14 @@ const rows: Row[] = [
     title: 'reports json-rpc mode',
     req: () => ({ method: 'GET', path: '/v1/about' }),
     status: 200,
-    json: () => ({ versions: ['v1', 'v2'], build: 2, mode: 'json-rpc', version: '0.1.0', capabilities: { 'v2/send': ['quotes', 'mentions'] } }),
+    json: () => ({
+      versions: ['v1', 'v2'],
+      build: 2,
+      mode: 'json-rpc',
+      version: '0.100',
+      signal_broker_version: '0.1.0',
+      capabilities: { 'v2/send': ['quotes', 'mentions'] },
+    }),
     rpc: () => [],
   },
   {

@@ -55,6 +55,13 @@ export const errorCatalog = {
   SIG_ERR_WS_FRAME_TOO_LARGE: { status: 400, message: 'the client sent a frame over the size limit' },
   SIG_ERR_WS_HEARTBEAT_TIMEOUT: { status: 408, message: 'the client did not answer the ping in time' },
   SIG_ERR_INTERNAL: { status: 500, message: 'internal error' },
+
+  // Requests from browsers and foreign names, and results signal-cli got wrong
+  SIG_ERR_HTTP_ORIGIN_REFUSED: { status: 403, message: 'requests from this Origin are not allowed' },
+  SIG_ERR_HTTP_HOST_REFUSED: { status: 421, message: 'this daemon does not answer to that Host name' },
+  SIG_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be sent as application/json' },
+  SIG_ERR_HTTP_LOOPBACK_ONLY: { status: 403, message: 'this endpoint answers loopback clients only' },
+  SIG_ERR_RPC_BAD_RESULT: { status: 502, message: 'signal-cli returned a result of an unexpected shape' },
 } as const satisfies Record<string, { status: number; message: string; jsonRpcCode?: number }>;
 
 export type SigErrorCode = keyof typeof errorCatalog;

@@ -86,10 +86,17 @@ const cases: Case[] = [
   {
     id: 'getAbout',
     action: { type: 'about' },
-    result: { version: '0.1.0' },
+    result: { version: '0.100', daemonVersion: '0.1.0' },
     expected: {
       status: 200,
-      body: { versions: ['v1', 'v2'], build: 2, mode: 'json-rpc', version: '0.1.0', capabilities: { 'v2/send': ['quotes', 'mentions'] } },
+      body: {
+        versions: ['v1', 'v2'],
+        build: 2,
+        mode: 'json-rpc',
+        version: '0.100',
+        signal_broker_version: '0.1.0',
+        capabilities: { 'v2/send': ['quotes', 'mentions'] },
+      },
     },
   },
   { id: 'getHealth', action: { type: 'health' }, result: undefined, expected: { status: 204 } },
@@ -861,10 +868,10 @@ describe('group mapping fixes', () => {
     });
   });
 
-  it('a result of the wrong shape is SIG_ERR_INTERNAL, not a crash', async () => {
+  it('a result of the wrong shape is SIG_ERR_RPC_BAD_RESULT (502), not a crash', async () => {
     const p = endpoint('getGroups').plan(request({ path: N }), ctx);
     if (p.kind !== 'rpc') throw new Error('not rpc');
-    await expect(Promise.resolve().then(() => p.respond([{ not: 'a list' }]))).rejects.toMatchObject({ code: 'SIG_ERR_INTERNAL' });
+    await expect(Promise.resolve().then(() => p.respond([{ not: 'a list' }]))).rejects.toMatchObject({ code: 'SIG_ERR_RPC_BAD_RESULT' });
   });
 });
 
@@ -1015,10 +1022,10 @@ describe('QR code link', () => {
     expect(r.raw?.data.subarray(0, 8)).toEqual(PNG_BYTES.subarray(0, 8));
   });
 
-  it('a startLink result without a link is SIG_ERR_INTERNAL', async () => {
+  it('a startLink result without a link is SIG_ERR_RPC_BAD_RESULT', async () => {
     const p = endpoint('getQrCodeLinkRaw').plan(request({ query: 'device_name=bot' }), ctx);
     if (p.kind !== 'local') throw new Error('not local');
-    await expect(Promise.resolve().then(() => p.respond({}))).rejects.toMatchObject({ code: 'SIG_ERR_INTERNAL' });
+    await expect(Promise.resolve().then(() => p.respond({}))).rejects.toMatchObject({ code: 'SIG_ERR_RPC_BAD_RESULT' });
   });
 });
 

@@ -52,6 +52,11 @@ export function unexpectedResult(method: string, cause?: unknown): SigError {
   return new SigError('SIG_ERR_INTERNAL', `signal-cli returned an unexpected ${method} result`, { cause });
 }
 
+/** signal-cli answered, but its result does not have the shape its method returns: signal-cli's fault, so 502. */
+export function malformedResult(method: string, cause?: unknown): SigError {
+  return new SigError('SIG_ERR_RPC_BAD_RESULT', `signal-cli returned a ${method} result of an unexpected shape`, { cause });
+}
+
 /** Upstream's wording for `-4` (all recipients failed with an identity failure). */
 export const UNTRUSTED_IDENTITY_MESSAGE = 'Unable to complete request due to untrusted recipient keys';
 

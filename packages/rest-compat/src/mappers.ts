@@ -3,17 +3,17 @@
 import type { Contact, Device, Group, GroupMember, Identity, StickerPack, UserStatus } from '@signal-broker/signal-cli';
 import { z } from 'zod';
 
-import { unexpectedResult } from './errors.ts';
+import { malformedResult } from './errors.ts';
 import { toRestGroupId } from './identifiers.ts';
 
 const str = z.string().nullish();
 const num = z.number().nullish();
 const bool = z.boolean().nullish();
 
-/** Parse a signal-cli result or throw SIG_ERR_INTERNAL naming the method. */
+/** Parse a signal-cli result or throw SIG_ERR_RPC_BAD_RESULT (502) naming the method. */
 export function parseResult<S extends z.ZodType>(schema: S, value: unknown, method: string): z.output<S> {
   const r = schema.safeParse(value);
-  if (!r.success) throw unexpectedResult(method, r.error);
+  if (!r.success) throw malformedResult(method, r.error);
   return r.data;
 }
 

@@ -326,10 +326,10 @@ describe('POST /v2/send: response', () => {
     expect(sendResponse.safeParse(r.body).success).toBe(true);
   });
 
-  it('fails with SIG_ERR_INTERNAL on a result without a timestamp', async () => {
+  it('fails with SIG_ERR_RPC_BAD_RESULT on a result without a timestamp', async () => {
     const p = plan('sendV2', { body: { number: ACCOUNT, recipients: [ALICE], message: 'x' } });
     const err = await rejectionOf((async () => respond(p, [{}]))());
-    expect(err.code).toBe('SIG_ERR_INTERNAL');
+    expect(err.code).toBe('SIG_ERR_RPC_BAD_RESULT');
   });
 });
 

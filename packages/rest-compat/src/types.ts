@@ -53,7 +53,7 @@ export type EndpointPlan =
 
 /**
  * Work the daemon does itself. Each member documents the result `respond` expects; anything else makes
- * `respond` throw SIG_ERR_INTERNAL.
+ * `respond` throw SIG_ERR_INTERNAL (SIG_ERR_RPC_BAD_RESULT, 502, where the result came from signal-cli).
  */
 export type LocalAction =
   /** Result: `AboutResult`. */
@@ -85,8 +85,10 @@ export type TrustMode = 'on-first-use' | 'always' | 'never';
 
 /** Result of the `about` local action. */
 export interface AboutResult {
-  /** Reported as `version` (upstream reports `$BUILD_VERSION`). */
+  /** Reported as `version` (upstream reports `$BUILD_VERSION`): the signal-cli-rest-api version implemented. */
   version: string;
+  /** signal-broker's own version, reported as `signal_broker_version`. */
+  daemonVersion: string;
 }
 
 export interface PlanContext {

@@ -1,6 +1,7 @@
 // A small path router: `/v1/receive/{number}` style patterns, URL-decoded parameters, and a distinction
-// between "no such path" (404) and "path exists, other method" (405 with Allow). HEAD is not mapped to GET:
-// some GET endpoints act (GET /v1/qrcodelink starts a device link).
+// between "no such path" (404) and "path exists, other method" (405 with Allow). HEAD is not mapped to GET in
+// general, since some GET endpoints act (GET /v1/qrcodelink starts a device link); paths named with
+// `answerHeadLikeGet` (health checks) answer HEAD with their GET handler, and Node sends no body for HEAD.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 
@@ -16,6 +17,7 @@ export type Handler = (ctx: RequestContext) => void | Promise<void>;
 
 interface Route {
   method: string;
+  pattern: string;
   segments: ReadonlyArray<{ literal: string } | { param: string }>;
   handler: Handler;
 }
@@ -28,18 +30,25 @@ export type RouteMatch =
 
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly headLikeGet = new Set<string>();
 
   add(method: string, pattern: string, handler: Handler): this {
     const segments = pattern
       .split('/')
       .filter((s) => s.length > 0)
       .map((s) => (s.startsWith('{') && s.endsWith('}') ? { param: s.slice(1, -1) } : { literal: s }));
-    this.routes.push({ method, segments, handler });
+    this.routes.push({ method, pattern, segments, handler });
     return this;
   }
 
   get(pattern: string, handler: Handler): this {
     return this.add('GET', pattern, handler);
+  }
+
+  /** HEAD on `pattern` runs its GET handler (for side-effect-free GETs that uptime checkers probe). */
+  answerHeadLikeGet(pattern: string): this {
+    this.headLikeGet.add(pattern);
+    return this;
   }
 
   match(method: string, pathname: string): RouteMatch {
@@ -69,7 +78,10 @@ export class Router {
       if (route.method === method) {
         return { kind: 'found', handler: route.handler, params };
       }
+      const headable = route.method === 'GET' && this.headLikeGet.has(route.pattern);
+      if (headable && method === 'HEAD') return { kind: 'found', handler: route.handler, params };
       allow.add(route.method);
+      if (headable) allow.add('HEAD');
     }
     return allow.size > 0 ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'not-found' };
   }

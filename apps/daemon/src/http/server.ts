@@ -1,15 +1,27 @@
-// The HTTP front door: routes requests, turns thrown SigErrors into JSON errors, never lets a handler's
-// failure take the process down.
+// The HTTP front door: refuses foreign Hosts and Origins and non-JSON bodies (request-guard.ts), routes
+// requests, turns thrown SigErrors into JSON errors, never lets a handler's failure take the process down.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
+import type { RequestGuard } from './request-guard.ts';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
 
-export function createHttpServer(router: Router, logger: Logger): Server {
+/** Operator surfaces: the ops dump and the runtime log level answer clients on this machine only. */
+function isLoopbackOnly(method: string, pathname: string): boolean {
+  return pathname.startsWith('/v1/admin/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
+}
+
+export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {
   const log = logger.child({ component: 'http' });
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 120_000 }, (req, res) => {
+    const refused = guard.check(req);
+    if (refused !== undefined) {
+      log.info({ code: refused.code, method: req.method, origin: req.headers.origin, host: req.headers.host }, 'request refused');
+      sendError(res, refused, { connection: 'close' });
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -31,6 +43,12 @@ export function createHttpServer(router: Router, logger: Logger): Server {
         });
         return;
       case 'found': {
+        const refusedHere =
+          (isLoopbackOnly(req.method ?? 'GET', url.pathname) ? guard.checkLoopbackClient(req) : undefined) ?? guard.checkBody(req);
+        if (refusedHere !== undefined) {
+          sendError(res, refusedHere, { connection: 'close' });
+          return;
+        }
         const ctx = { req, res, url, params: match.params, log };
         Promise.resolve()
           .then(() => match.handler(ctx))

@@ -6,6 +6,7 @@ import { SigError } from '@signal-broker/errors';
 import type { LocalAction } from '@signal-broker/rest-compat';
 import type { StartLinkResult } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
+import { DAEMON_VERSION } from '../config.ts';
 import type { AccountSettingsStore } from './account-settings.ts';
 
 export interface LocalActionDeps {
@@ -38,7 +39,7 @@ export function createLocalActions(deps: LocalActionDeps): (action: LocalAction)
   return async (action) => {
     switch (action.type) {
       case 'about':
-        return { version: deps.version };
+        return { version: deps.version, daemonVersion: DAEMON_VERSION };
       case 'health':
         return null;
       case 'getConfiguration':

@@ -37,6 +37,8 @@ export interface ReceiveGatewayOptions {
   maxClientFrameBytes: number;
   /** How long a client closed by the daemon has to complete the close handshake before it is cut off. */
   closeGraceMs?: number;
+  /** Host and Origin checks (the HTTP server's request guard); an error refuses the upgrade with its status. */
+  admit?: (req: IncomingMessage) => SigError | undefined;
 }
 
 const RECEIVE_PATH = /^\/v1\/receive\/([^/]+)\/?$/;
@@ -271,6 +273,11 @@ export class ReceiveGateway {
     if (!match) return false;
     try {
       if (!this.accepting) throw new SigError('SIG_ERR_HTTP_SHUTTING_DOWN');
+      const refused = this.options.admit?.(req);
+      if (refused !== undefined) {
+        this.log.info({ code: refused.code, origin: req.headers.origin, host: req.headers.host }, 'upgrade refused');
+        throw refused;
+      }
       if (req.method !== 'GET') throw new SigError('SIG_ERR_HTTP_METHOD_NOT_ALLOWED', 'WebSocket upgrades must use GET');
       const account = parseReceiveNumber(match[1]!);
       if (!this.options.broker.hasAccount(account)) {
@@ -368,8 +375,12 @@ function statusText(status: number): string {
       return 'Bad Request';
     case 404:
       return 'Not Found';
+    case 403:
+      return 'Forbidden';
     case 405:
       return 'Method Not Allowed';
+    case 421:
+      return 'Misdirected Request';
     case 503:
       return 'Service Unavailable';
     default:

@@ -13,11 +13,14 @@ export const aboutResponse = z.object({
   versions: z.array(z.string()),
   build: z.number(),
   mode: z.string().meta({ description: 'Always "json-rpc" (signalbot refuses other modes).' }),
-  version: z.string(),
+  version: z.string().meta({
+    description: 'The signal-cli-rest-api version whose API is implemented (BUILD_VERSION overrides it); clients gate on it.',
+  }),
+  signal_broker_version: z.string().meta({ description: "signal-broker's own version." }),
   capabilities: z.record(z.string(), z.array(z.string())),
 });
 
-const aboutResult: z.ZodType<AboutResult> = z.object({ version: z.string() });
+const aboutResult: z.ZodType<AboutResult> = z.object({ version: z.string(), daemonVersion: z.string() });
 
 export const about: Endpoint = {
   id: 'getAbout',
@@ -36,6 +39,7 @@ export const about: Endpoint = {
         build: 2,
         mode: 'json-rpc',
         version: r.data.version,
+        signal_broker_version: r.data.daemonVersion,
         capabilities: { 'v2/send': ['quotes', 'mentions'] },
       });
     });

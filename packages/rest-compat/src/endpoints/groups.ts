@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { optionalAttachment } from '../attachments.ts';
 import { call, rawFromBinaryResult, readBody, readPath, readQuery, rpc, rpcNoBody, status } from '../endpoint-kit.ts';
-import { notFound, unexpectedResult } from '../errors.ts';
+import { malformedResult, notFound } from '../errors.ts';
 import { accountOrThrow, individualOrThrow, toRestGroupId, toSignalGroupId } from '../identifiers.ts';
 import {
   expandedGroupEntry,
@@ -93,7 +93,7 @@ export const createGroup: Endpoint = {
       ],
       ([result]) => {
         const groupId = parseResult(updateGroupResultSchema, result, 'updateGroup').groupId;
-        if (typeof groupId !== 'string' || groupId === '') throw unexpectedResult('updateGroup (no groupId for the new group)');
+        if (typeof groupId !== 'string' || groupId === '') throw malformedResult('updateGroup (no groupId for the new group)');
         return status(201, { id: toRestGroupId(groupId) });
       },
     );

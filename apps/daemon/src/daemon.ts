@@ -15,6 +15,7 @@ import { sendJson } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
 import { accountTag } from './logger.ts';
+import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { createLocalActions } from './rest/local-actions.ts';
 import { addRestRoutes } from './rest/routes.ts';
@@ -172,6 +173,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     }),
     planContext: { defaultTextMode: config.rest.defaultTextMode, now: Date.now },
     maxBodyBytes: config.rest.maxBodyBytes,
+    bodyBudget: new BodyBudget(config.rest.bodyMemoryBytes),
   });
 
   const server = createHttpServer(router, logger);

@@ -1,15 +1,23 @@
 // The HTTP front door: routes requests, turns thrown SigErrors into JSON errors, never lets a handler's
 // failure take the process down.
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
 
+const responses = new WeakMap<IncomingMessage, ServerResponse>();
+
+/** The response of a request this server is handling (for answers that must close the connection). */
+export function responseOf(req: IncomingMessage): ServerResponse | undefined {
+  return responses.get(req);
+}
+
 export function createHttpServer(router: Router, logger: Logger): Server {
   const log = logger.child({ component: 'http' });
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 120_000 }, (req, res) => {
+    responses.set(req, res);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

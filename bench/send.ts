@@ -3,7 +3,10 @@
 // 64 conversations (one recipient each), at concurrency 1 and 32, with the daemon's default settings; beside
 // a baseline measured in the same run that sends the same `send` calls straight to a fake over JSON-RPC
 // (bare-loop.ts). Both fakes take `--send-ms` to answer a send, as signal-cli takes its round trip to
-// Signal. Rounds alternate; medians are reported.
+// Signal. Rounds alternate; medians are reported. In the same run, sends with an `--attachment-mib` photo
+// (default 4 MiB, base64 in the JSON body) go through the daemon beside the text sends; then `--big-mib`
+// bodies (default 90 MiB) are sent one alone and four at once while a client polls /livez, whose slowest
+// answer shows how long the daemon's event loop stalled, and the daemon's peak RSS is read after each.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,15 +20,19 @@ import { startServer } from './servers.ts';
 const ACCOUNTS = ['+15555550101', '+15555550102', '+15555550103', '+15555550104'];
 
 function post(agent: Agent, port: number, path: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    let status: number | undefined;
     const req = request(
       { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (res) => {
+        status = res.statusCode ?? 0;
         res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('end', () => resolve(status!));
       },
     );
-    req.once('error', reject);
+    // A refused body (413, 503) is answered before it is read and the connection closed: the answer counts (0
+    // when the close came first).
+    req.once('error', () => resolve(status ?? 0));
     req.end(body);
   });
 }
@@ -39,6 +46,9 @@ export async function run(argv: string[]): Promise<void> {
     recipients: { type: 'string', default: '64' },
     // How long the fake takes to answer a send (signal-cli's round trip to Signal: 0.3 s or more in life).
     'send-ms': { type: 'string', default: '50' },
+    'attachment-mib': { type: 'string', default: '4' },
+    // 0 skips the large-body phase.
+    'big-mib': { type: 'string', default: '90' },
   });
   const seconds = Number(args.seconds);
   const rounds = Number(args.rounds);
@@ -53,6 +63,19 @@ export async function run(argv: string[]): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   let n = 0;
   let failures = 0;
+  let attachmentFailures = 0;
+  const photo = Buffer.alloc(Number(args['attachment-mib']) * 1024 * 1024);
+  for (let i = 0; i < photo.length; i++) photo[i] = (i * 7919) >>> 5;
+  photo.set([0xff, 0xd8, 0xff, 0xe0]);
+  const photoB64 = photo.toString('base64');
+  const withAttachment = async () => {
+    const k = n++;
+    const account = ACCOUNTS[k % ACCOUNTS.length]!;
+    const recipient = recipients[Math.floor(k / ACCOUNTS.length) % recipients.length]!;
+    const body = JSON.stringify({ number: account, recipients: [recipient], message: `bench ${k}`, base64_attachments: [photoB64] });
+    const status = await post(agent, daemon.port, '/v2/send', body);
+    if (status !== 201) attachmentFailures++;
+  };
   const viaRest = async () => {
     const k = n++;
     const account = ACCOUNTS[k % ACCOUNTS.length]!;
@@ -85,24 +108,56 @@ export async function run(argv: string[]): Promise<void> {
     });
   const floorSamples: Sample[] = [];
 
-  const results: Record<number, { rest: Sample[]; baseline: Sample[] }> = {};
+  const results: Record<number, { rest: Sample[]; baseline: Sample[]; attachment: Sample[] }> = {};
   for (const concurrency of [1, 32]) {
-    const r = (results[concurrency] = { rest: [] as Sample[], baseline: [] as Sample[] });
+    const r = (results[concurrency] = { rest: [] as Sample[], baseline: [] as Sample[], attachment: [] as Sample[] });
     await drive(viaRest, concurrency, 0.5);
     await drive(direct, concurrency, 0.5);
+    await drive(withAttachment, concurrency, 0.5);
     for (let i = 0; i < rounds; i++) {
       r.rest.push(await drive(viaRest, concurrency, seconds));
       r.baseline.push(await drive(direct, concurrency, seconds));
+      r.attachment.push(await drive(withAttachment, concurrency, seconds));
       if (concurrency === 32) floorSamples.push(await drive(floor, concurrency, seconds));
     }
   }
   const mem = daemon.memory();
+
+  // Large bodies: one alone, then four at once, each while /livez is polled one request at a time.
+  const bigMib = Number(args['big-mib']);
+  const big: Record<string, unknown> = {};
+  if (bigMib > 0) {
+    // Base64 grows by 4/3: the decoded size that makes a JSON body of about `bigMib`.
+    const bigB64 = Buffer.alloc(Math.floor((bigMib * 1024 * 1024 * 3) / 4) - 1024, 0x5a).toString('base64');
+    const bigBody = JSON.stringify({ number: ACCOUNTS[0], recipients: [recipients[0]], base64_attachments: [bigB64] });
+    for (const parallel of [1, 4]) {
+      let busy = true;
+      let slowest = 0;
+      const poll = (async () => {
+        while (busy) {
+          const t = performance.now();
+          await floor();
+          slowest = Math.max(slowest, performance.now() - t);
+        }
+      })();
+      const t0 = performance.now();
+      const statuses = await Promise.all(Array.from({ length: parallel }, () => post(new Agent(), daemon.port, '/v2/send', bigBody)));
+      const elapsed = performance.now() - t0;
+      busy = false;
+      await poll;
+      big[`big_x${parallel}_statuses`] = statuses.join(' ');
+      big[`big_x${parallel}_s`] = round(elapsed / 1000, 2);
+      big[`big_x${parallel}_livez_max_ms`] = round(slowest, 1);
+      big[`big_x${parallel}_daemon_peak_rss_mb`] = daemon.memory().peakMb;
+    }
+    big['big_body_mb'] = round(Buffer.byteLength(bigBody) / 1024 / 1024, 1);
+  }
   agent.destroy();
   await daemon.stop();
   await bare.stop();
   rmSync(configDir, { recursive: true, force: true });
 
-  const med = (c: number, side: 'rest' | 'baseline', k: keyof Sample) => median(results[c]![side].map((s) => s[k]));
+  const med = (c: number, side: 'rest' | 'baseline' | 'attachment', k: keyof Sample) => median(results[c]![side].map((s) => s[k]));
   report(
     'send: POST /v2/send through the daemon vs send over JSON-RPC straight to the fake (medians of rounds)',
     {
@@ -119,11 +174,20 @@ export async function run(argv: string[]): Promise<void> {
       ratio_c32: round(med(32, 'rest', 'rps') / med(32, 'baseline', 'rps'), 3),
       http_floor_rps_c32: round(median(floorSamples.map((f) => f.rps)), 0),
       ratio_to_http_floor_c32: round(med(32, 'rest', 'rps') / median(floorSamples.map((f) => f.rps)), 3),
+      attachment_rps_c1: round(med(1, 'attachment', 'rps'), 1),
+      attachment_p50_ms_c1: round(med(1, 'attachment', 'p50'), 1),
+      attachment_p99_ms_c1: round(med(1, 'attachment', 'p99'), 1),
+      attachment_rps_c32: round(med(32, 'attachment', 'rps'), 1),
+      attachment_p50_ms_c32: round(med(32, 'attachment', 'p50'), 1),
+      attachment_p99_ms_c32: round(med(32, 'attachment', 'p99'), 1),
+      attachment_mib: Number(args['attachment-mib']),
+      attachment_failures: attachmentFailures,
       account_max_in_flight: inFlight === undefined ? 'default' : Number(inFlight),
       recipients: recipients.length,
       send_ms: sendMs,
       failures,
       daemon_rss_mb: mem.peakMb,
+      ...big,
       rounds,
       seconds_per_round: seconds,
     },

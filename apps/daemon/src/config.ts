@@ -49,6 +49,7 @@ const schema = z.object({
   SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
   SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
   SIGNAL_BROKER_MAX_BODY_BYTES: int(1_024, 1_073_741_824).default(100 * 1024 * 1024),
+  SIGNAL_BROKER_BODY_MEMORY_BYTES: int(1_024, 17_179_869_184).default(256 * 1024 * 1024),
   SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT: int(1, 1_000).default(8),
   SIGNAL_BROKER_ACCOUNT_MAX_QUEUED: int(1, 1_000_000).default(1_000),
   SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT: int(1, 1_000).default(16),
@@ -104,6 +105,7 @@ export interface Config {
   rest: {
     defaultTextMode: 'normal' | 'styled';
     maxBodyBytes: number;
+    bodyMemoryBytes: number;
     accountMaxInFlight: number;
     accountMaxQueued: number;
     /** signal-cli calls of no account (linking, registering, the account list) running at once. */
@@ -197,6 +199,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     rest: Object.freeze({
       defaultTextMode: e.DEFAULT_SIGNAL_TEXT_MODE,
       maxBodyBytes: e.SIGNAL_BROKER_MAX_BODY_BYTES,
+      bodyMemoryBytes: e.SIGNAL_BROKER_BODY_MEMORY_BYTES,
       accountMaxInFlight: e.SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT,
       accountMaxQueued: e.SIGNAL_BROKER_ACCOUNT_MAX_QUEUED,
       unscopedMaxInFlight: e.SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT,

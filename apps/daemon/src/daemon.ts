@@ -16,6 +16,7 @@ import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
 import { accountTag } from './logger.ts';
+import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { createLocalActions } from './rest/local-actions.ts';
 import { addRestRoutes } from './rest/routes.ts';
@@ -180,6 +181,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     }),
     planContext: { defaultTextMode: config.rest.defaultTextMode, now: Date.now },
     maxBodyBytes: config.rest.maxBodyBytes,
+    bodyBudget: new BodyBudget(config.rest.bodyMemoryBytes),
   });
 
   // Container and uptime checkers probe with HEAD; these GETs only read.

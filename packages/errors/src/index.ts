@@ -49,6 +49,7 @@ export const errorCatalog = {
   SIG_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'the request is invalid' },
   SIG_ERR_HTTP_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },
   SIG_ERR_HTTP_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
+  SIG_ERR_HTTP_BODY_MEMORY_BUSY: { status: 503, message: 'large request bodies in flight fill the memory budget; retry later' },
   SIG_ERR_HTTP_SHUTTING_DOWN: { status: 503, message: 'the daemon is shutting down' },
   SIG_ERR_WS_UPGRADE_REQUIRED: { status: 400, message: 'this endpoint needs a WebSocket upgrade' },
   SIG_ERR_WS_SLOW_CONSUMER: { status: 503, message: 'the client did not read its frames fast enough' },

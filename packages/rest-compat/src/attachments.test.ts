@@ -61,6 +61,28 @@ describe('toSignalAttachment', () => {
     expect(toSignalAttachment('MTIz\r\nNDU=', 'a')).toBe('data:text/plain;base64,MTIzNDU=');
   });
 
+  // Regression: from about 3.2 MiB the base64 check overflowed the regex engine's stack and the send got a 500.
+  it.each([4, 20])('passes a %i MiB attachment through unchanged, plain or as a data URI', (mib) => {
+    const bytes = Buffer.alloc(mib * 1024 * 1024, 0x5a);
+    PNG.copy(bytes);
+    const b64 = bytes.toString('base64');
+    expect(toSignalAttachment(b64, 'a')).toBe(`data:image/png;base64,${b64}`);
+    expect(toSignalAttachment(`data:image/jpeg;filename=big.jpg;base64,${b64}`, 'a')).toBe(`data:image/jpeg;filename=big.jpg;base64,${b64}`);
+  });
+
+  it('sniffs from the first bytes the same type as from the whole content', () => {
+    const euro = Buffer.from('€', 'utf8');
+    for (let size = 4090; size <= 4106; size++) {
+      const text = Buffer.alloc(size, 0x61);
+      // A three-byte character across the 4,096-byte sample edge, and one cut short at the very end.
+      euro.copy(text, 4094);
+      const cut = Buffer.concat([text, euro.subarray(0, 2)]);
+      for (const buf of [text, cut, Buffer.concat([PDF, text])]) {
+        expect(toSignalAttachment(buf.toString('base64'), 'a')).toBe(`data:${sniffMime(buf)};base64,${buf.toString('base64')}`);
+      }
+    }
+  });
+
   it.each([
     ['INVALIDMTIzNDU', /^base64_attachments\[1\]: not valid base64/],
     ['base64,MTIzNDU=', /^base64_attachments\[1\]: not valid base64/],

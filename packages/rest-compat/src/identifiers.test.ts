@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyRecipient,
   accountOrThrow,
+  isStrictBase64,
   isValidUsername,
   isUuid,
   toRestGroupId,
@@ -110,5 +111,44 @@ describe('classifyRecipient (upstream getRecipientType)', () => {
     const c = classifyRecipient(input);
     expect(c.kind).toBe('invalid');
     if (c.kind === 'invalid') expect(c.reason).toMatch(reason);
+  });
+});
+
+describe('isStrictBase64', () => {
+  it.each([
+    ['AAAA', true],
+    ['AAA=', true],
+    ['AA==', true],
+    ['+/9z', true],
+    ['', false],
+    ['A', false],
+    ['AAA', false],
+    ['A===', false],
+    ['====', false],
+    ['=AAA', false],
+    ['AA=A', false],
+    ['AA==AAAA', false],
+    ['AAAA\n', false],
+    ['AA A', false],
+    ['AA-_', false],
+    ['AAA\u00e9', false],
+    ['AAA\u0100', false],
+  ])('%j → %s', (input, expected) => {
+    expect(isStrictBase64(input)).toBe(expected);
+  });
+
+  it('agrees with Node on the strings it produces, padded every way', () => {
+    for (let n = 1; n < 40; n++) {
+      const b64 = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff)).toString('base64');
+      expect(isStrictBase64(b64)).toBe(true);
+      expect(isStrictBase64(b64.slice(0, -1))).toBe(false);
+    }
+  });
+
+  // Regression: the regular expression it replaced threw RangeError (stack overflow) from about 3.2 MiB.
+  it('takes a 16 MiB attachment without overflowing the stack', () => {
+    const b64 = Buffer.alloc(16 * 1024 * 1024, 0xa5).toString('base64');
+    expect(isStrictBase64(b64)).toBe(true);
+    expect(isStrictBase64(`${b64.slice(0, -4)}!AAA`)).toBe(false);
   });
 });

@@ -8,8 +8,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const USERNAME = /^[A-Za-z_][A-Za-z0-9_]{2,31}\.\d{2,10}$/;
 /** A nickname with an optional discriminator, as `POST /v1/accounts/{number}/username` accepts it. */
 const USERNAME_REQUEST = /^[A-Za-z_][A-Za-z0-9_]{2,31}(\.\d{2,10})?$/;
-/** Standard base64 with padding (Go's `base64.StdEncoding`). */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** 1 for each character of the standard base64 alphabet (Go's `base64.StdEncoding`), by char code. */
+const BASE64_ALPHABET = (() => {
+  const table = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+const PAD = 0x3d;
 
 export const GROUP_PREFIX = 'group.';
 /** Signal v2 group ids are 32 bytes. */
@@ -30,9 +35,22 @@ export function isValidUsernameRequest(s: string): boolean {
   return USERNAME_REQUEST.test(s);
 }
 
-/** Strict standard base64 (padding required, no whitespace). The empty string is not accepted. */
+/**
+ * Strict standard base64 (padding required, no whitespace). The empty string is not accepted. One pass over the
+ * characters and no regular expression: attachments of any size up to the body limit are checked in linear time
+ * with constant stack.
+ */
 export function isStrictBase64(s: string): boolean {
-  return s.length > 0 && s.length % 4 === 0 && BASE64.test(s);
+  const n = s.length;
+  if (n === 0 || n % 4 !== 0) return false;
+  // Up to two `=` at the very end, and `x=` may only follow a data character.
+  let end = n;
+  if (s.charCodeAt(n - 1) === PAD) end = s.charCodeAt(n - 2) === PAD ? n - 2 : n - 1;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || BASE64_ALPHABET[c] === 0) return false;
+  }
+  return true;
 }
 
 /** `group.<b64>` (or the bare `<b64>`) → the signal-cli group id, or `undefined` if it is not one. */

@@ -1,12 +1,19 @@
 // The HTTP front door: refuses foreign Hosts and Origins and non-JSON bodies (request-guard.ts), routes
 // requests, turns thrown SigErrors into JSON errors, never lets a handler's failure take the process down.
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
 import type { RequestGuard } from './request-guard.ts';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
+
+const responses = new WeakMap<IncomingMessage, ServerResponse>();
+
+/** The response of a request this server is handling (for answers that must close the connection). */
+export function responseOf(req: IncomingMessage): ServerResponse | undefined {
+  return responses.get(req);
+}
 
 /** Operator surfaces: the ops dump and the runtime log level answer clients on this machine only. */
 function isLoopbackOnly(method: string, pathname: string): boolean {
@@ -16,6 +23,7 @@ function isLoopbackOnly(method: string, pathname: string): boolean {
 export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {
   const log = logger.child({ component: 'http' });
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 120_000 }, (req, res) => {
+    responses.set(req, res);
     const refused = guard.check(req);
     if (refused !== undefined) {
       log.info({ code: refused.code, method: req.method, origin: req.headers.origin, host: req.headers.host }, 'request refused');

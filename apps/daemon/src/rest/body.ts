@@ -1,55 +1,136 @@
-// Request bodies: read with a size limit, parsed as JSON once. An empty body is `undefined`.
+// Request bodies: read with a size limit and within a daemon-wide memory budget, parsed as JSON once. An empty
+// body is `undefined`. A body that is refused is not read: the answer says `Connection: close` and the socket
+// is closed once it is written, so a client cannot keep the daemon reading (or draining) a body it will not use.
 import type { IncomingMessage } from 'node:http';
 import { SigError } from '@signal-broker/errors';
+import { responseOf } from '../http/server.ts';
 
-export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    throw tooLarge(limitBytes);
+/** Bodies up to this size are counted in the budget but never refused by it: ordinary sends always go through. */
+export const SMALL_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of request bodies held at once, daemon-wide, from the first byte read until the answer is written.
+ * A body larger than `SMALL_BODY_BYTES` that would take the total over `limitBytes` is refused with
+ * SIG_ERR_HTTP_BODY_MEMORY_BUSY (503), unless nothing else is held: one body up to the size limit always fits.
+ */
+export class BodyBudget {
+  #held = 0;
+
+  constructor(readonly limitBytes: number) {}
+
+  get heldBytes(): number {
+    return this.#held;
   }
-  const { chunks, size } = await collect(req, limitBytes);
+
+  /** Count `bytes`; false (and nothing counted) when they do not fit. */
+  take(bytes: number, force = false): boolean {
+    if (!force && this.#held > 0 && this.#held + bytes > this.limitBytes) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#held -= bytes;
+  }
+}
+
+export async function readJsonBody(req: IncomingMessage, limitBytes: number, budget?: BodyBudget): Promise<unknown> {
+  let counted = 0;
+  const hold = (bytes: number, total: number): boolean => {
+    const ok = budget === undefined || budget.take(bytes, total <= SMALL_BODY_BYTES);
+    if (ok) counted += bytes;
+    return ok;
+  };
+  if (budget !== undefined) {
+    const release = () => {
+      budget.release(counted);
+      counted = 0;
+    };
+    const res = responseOf(req);
+    if (res === undefined) req.once('close', release);
+    else res.once('close', release);
+  }
+
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limitBytes) throw refuse(req, tooLarge(limitBytes));
+  // With a length given, the whole body is counted before any of it is read.
+  if (Number.isFinite(declared) && declared > 0 && !hold(declared, declared)) throw refuse(req, memoryBusy(budget!));
+  const known = Number.isFinite(declared);
+  const { chunks, size } = await collect(req, limitBytes, known ? undefined : hold, budget);
   if (size === 0) return undefined;
-  const text = Buffer.concat(chunks, size).toString('utf8');
+  let text = Buffer.concat(chunks, size).toString('utf8');
+  chunks.length = 0;
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw new SigError('SIG_ERR_HTTP_INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`);
+  } finally {
+    text = '';
   }
 }
 
 /** Collects the body with plain 'data'/'end' listeners (cheaper than async iteration on the hot path). */
-function collect(req: IncomingMessage, limitBytes: number): Promise<{ chunks: Buffer[]; size: number }> {
+function collect(
+  req: IncomingMessage,
+  limitBytes: number,
+  hold: ((bytes: number, total: number) => boolean) | undefined,
+  budget: BodyBudget | undefined,
+): Promise<{ chunks: Buffer[]; size: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const stop = (err: SigError) => {
+      settled = true;
+      req.off('data', onData);
+      chunks.length = 0;
+      reject(refuse(req, err));
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limitBytes) {
-        req.off('data', onData);
-        req.resume();
-        reject(tooLarge(limitBytes));
-        return;
-      }
+      if (size > limitBytes) return stop(tooLarge(limitBytes));
+      if (hold !== undefined && !hold(chunk.length, size)) return stop(memoryBusy(budget!));
       chunks.push(chunk);
     };
-    let ended = false;
     req.on('data', onData);
     req.once('end', () => {
-      ended = true;
+      settled = true;
       resolve({ chunks, size });
     });
-    req.once('error', reject);
+    req.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
     // A client that goes away mid-body: settle rather than wait forever.
     req.once('close', () => {
-      if (!ended) reject(new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'the client closed the connection before the body was complete'));
+      if (!settled) {
+        settled = true;
+        reject(new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'the client closed the connection before the body was complete'));
+      }
     });
   });
+}
+
+/** Stop reading the body and close the connection once the error's answer is written. */
+function refuse(req: IncomingMessage, err: SigError): SigError {
+  req.pause();
+  const res = responseOf(req);
+  if (res === undefined) req.socket.destroy();
+  else res.shouldKeepAlive = false;
+  return err;
 }
 
 function tooLarge(limitBytes: number): SigError {
   return new SigError('SIG_ERR_HTTP_BODY_TOO_LARGE', `the request body is larger than ${limitBytes} bytes`, {
     details: { limit_bytes: limitBytes },
   });
+}
+
+function memoryBusy(budget: BodyBudget): SigError {
+  return new SigError(
+    'SIG_ERR_HTTP_BODY_MEMORY_BUSY',
+    `large request bodies in flight hold ${budget.heldBytes} bytes of the ${budget.limitBytes}-byte budget; retry later`,
+    { details: { budget_bytes: budget.limitBytes } },
+  );
 }

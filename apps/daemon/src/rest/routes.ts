@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import type { Router } from '../http/router.ts';
 import { sendEmpty, sendJson } from '../http/respond.ts';
 import { readJsonBody } from './body.ts';
+import type { BodyBudget } from './body.ts';
 
 export interface RestDeps {
   /** Re-read signal-cli's accounts and sync the account actors. */
@@ -17,6 +18,7 @@ export interface RestDeps {
   runLocal: (action: LocalAction) => Promise<unknown>;
   planContext: PlanContext;
   maxBodyBytes: number;
+  bodyBudget?: BodyBudget;
 }
 
 /**
@@ -33,7 +35,7 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
       let account: string | undefined;
       let response: RestResponse;
       try {
-        const body = await readJsonBody(req, deps.maxBodyBytes);
+        const body = await readJsonBody(req, deps.maxBodyBytes, deps.bodyBudget);
         const plan = endpoint.plan({ pathParams: params, query: url.searchParams, body }, deps.planContext);
         if (plan.kind === 'local') {
           response = await plan.respond(await deps.runLocal(plan.action));

@@ -1,7 +1,9 @@
 // Request bodies: read with a size limit and within a daemon-wide memory budget, parsed as JSON once. An empty
-// body is `undefined`. A body that is refused is not read: the answer says `Connection: close` and the socket
-// is closed once it is written, so a client cannot keep the daemon reading (or draining) a body it will not use.
+// body is `undefined`. A body that is refused is not used: the answer says `Connection: close` and the socket
+// is closed once it is written (after a short linger that discards what the client still sends, so the close
+// cannot reset the answer away), so a client cannot keep the daemon reading a body it will not use.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { SigError } from '@signal-broker/errors';
 import { responseOf } from '../http/server.ts';
 
@@ -112,13 +114,45 @@ function collect(
   });
 }
 
-/** Stop reading the body and close the connection once the error's answer is written. */
+/** How long a refused client may go on sending (discarded) after its answer, before the connection is cut. */
+const LINGER_MS = 2_000;
+
+/**
+ * Stop using the body and close the connection once the error's answer is written. The close lingers: what
+ * the client still sends is read and discarded for a moment after the answer, because closing a socket with
+ * unread data resets the connection, and a reset can destroy the answer before the client reads it.
+ */
 function refuse(req: IncomingMessage, err: SigError): SigError {
-  req.pause();
   const res = responseOf(req);
-  if (res === undefined) req.socket.destroy();
-  else res.shouldKeepAlive = false;
+  if (res === undefined) {
+    req.socket.destroy();
+    return err;
+  }
+  res.shouldKeepAlive = false;
+  lingerOnClose(req.socket);
+  req.on('data', discard);
+  req.resume();
   return err;
+}
+
+function discard(): void {}
+
+/**
+ * Node's HTTP server ends a `Connection: close` response's socket with `destroySoon()`: a FIN, then destroy as
+ * soon as it is written. Here it sends the FIN, keeps reading until the client closes its side, and destroys
+ * the socket then, or after LINGER_MS.
+ */
+function lingerOnClose(socket: Socket): void {
+  (socket as Socket & { destroySoon: () => void }).destroySoon = () => {
+    socket.end();
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('end', () => {
+      clearTimeout(timer);
+      socket.destroy();
+    });
+  };
 }
 
 function tooLarge(limitBytes: number): SigError {

@@ -288,17 +288,16 @@ export function createAccountMachine(deps: AccountDeps) {
           },
         };
       }),
-      expireCall: assign(({ context, event }) => {
-        if (event.type !== 'call.expired') return {};
+      // A waiting call leaves the queue: its deadline passed (`expired`) or its caller went away (`aborted`).
+      withdrawCall: assign(({ context, event }) => {
+        if (event.type !== 'call.expired' && event.type !== 'call.aborted') return {};
         const c = context.calls;
         if (!c.queued.some((e) => e.id === event.callId)) return {};
-        return { calls: { ...c, queued: c.queued.filter((e) => e.id !== event.callId), expired: c.expired + 1 } };
-      }),
-      abortCall: assign(({ context, event }) => {
-        if (event.type !== 'call.aborted') return {};
-        const c = context.calls;
-        if (!c.queued.some((e) => e.id === event.callId)) return {};
-        return { calls: { ...c, queued: c.queued.filter((e) => e.id !== event.callId), aborted: c.aborted + 1 } };
+        const queued = c.queued.filter((e) => e.id !== event.callId);
+        return {
+          calls:
+            event.type === 'call.expired' ? { ...c, queued, expired: c.expired + 1 } : { ...c, queued, aborted: c.aborted + 1 },
+        };
       }),
       // Starts what may start now (see startableCalls); the rest keep their place.
       dispatchCalls: enqueueActions(({ context, enqueue }) => {
@@ -349,8 +348,8 @@ export function createAccountMachine(deps: AccountDeps) {
         on: {
           'call.enqueue': { actions: ['queueCall', 'dispatchCalls'] },
           'call.settled': { actions: ['settleCall', 'dispatchCalls'] },
-          'call.expired': { actions: ['expireCall', 'dispatchCalls'] },
-          'call.aborted': { actions: ['abortCall', 'dispatchCalls'] },
+          'call.expired': { actions: ['withdrawCall', 'dispatchCalls'] },
+          'call.aborted': { actions: ['withdrawCall', 'dispatchCalls'] },
         },
       },
       restarting: {
@@ -376,8 +375,8 @@ export function createAccountMachine(deps: AccountDeps) {
       'fanout.failed': { actions: 'failFanOut' },
       'error.received': { actions: ['countErrorFrame', 'deliverError'] },
       'call.settled': { actions: 'settleCall' },
-      'call.expired': { actions: 'expireCall' },
-      'call.aborted': { actions: 'abortCall' },
+      'call.expired': { actions: 'withdrawCall' },
+      'call.aborted': { actions: 'withdrawCall' },
       'cli.status': [
         { guard: 'isReady', target: '.ready', actions: 'mirrorStatus' },
         { guard: 'isRestarting', target: '.restarting', actions: 'mirrorStatus' },

@@ -70,6 +70,8 @@ interface PendingCall {
   method: string;
   params: Record<string, unknown> | undefined;
   options: CallOptions;
+  /** The call's whole deadline, and when it runs out. */
+  timeoutMs: number;
   deadline: number;
   timer: NodeJS.Timeout | undefined;
   started: boolean;
@@ -298,6 +300,7 @@ export class Broker {
         method,
         params,
         options,
+        timeoutMs,
         deadline: this.now() + timeoutMs,
         timer: undefined,
         started: false,
@@ -305,7 +308,7 @@ export class Broker {
         resolve: resolve as (v: unknown) => void,
         reject,
       };
-      call.timer = setTimeout(() => this.expire(callId, timeoutMs), timeoutMs);
+      call.timer = setTimeout(() => this.expire(callId), timeoutMs);
       call.timer.unref();
       if (signal !== undefined) {
         const onAbort = () => this.abandon(callId);
@@ -430,7 +433,7 @@ export class Broker {
     const remaining = call.deadline - this.now();
     let running: Promise<unknown>;
     if (remaining <= 0) {
-      running = Promise.reject(timeoutError(call.method, call.deadline - remaining));
+      running = Promise.reject(timeoutError(call.method, call.timeoutMs));
     } else {
       try {
         // Without the caller's signal: once sent, a call runs to its end even if its caller goes away.
@@ -476,27 +479,27 @@ export class Broker {
   /** A waiting call's caller went away: it fails without being sent, and its account's actor forgets it. */
   private abandon(callId: string): void {
     const call = this.calls.get(callId);
-    // A started call finishes; startCall logs its outcome.
-    if (call === undefined || call.started) return;
-    if (call.timer !== undefined) clearTimeout(call.timer);
-    this.calls.delete(callId);
-    call.reject(abortedError(call.method));
-    this.ref(call.account)?.send({ type: 'call.aborted', callId });
+    if (call !== undefined) this.withdraw(callId, call, abortedError(call.method), 'call.aborted');
   }
 
   /** A waiting call's deadline passed: it fails, and its account's actor forgets it. */
-  private expire(callId: string, timeoutMs: number): void {
+  private expire(callId: string): void {
     const call = this.calls.get(callId);
-    // A started call is bounded by signal-cli's request timeout with the time that was left.
-    if (call === undefined || call.started) return;
-    call.unlisten();
-    this.calls.delete(callId);
-    call.reject(
-      new SigError('SIG_ERR_RPC_TIMEOUT', `${call.method} waited ${timeoutMs} ms for the account's earlier calls or for signal-cli`, {
-        details: { method: call.method, timeoutMs, waited: true },
-      }),
-    );
-    this.ref(call.account)?.send({ type: 'call.expired', callId });
+    if (call === undefined) return;
+    const error = new SigError('SIG_ERR_RPC_TIMEOUT', `${call.method} waited ${call.timeoutMs} ms for the account's earlier calls or for signal-cli`, {
+      details: { method: call.method, timeoutMs: call.timeoutMs, waited: true },
+    });
+    this.withdraw(callId, call, error, 'call.expired');
+  }
+
+  /**
+   * Fails a call that is still waiting and takes it out of its account's queue. A started call is left alone:
+   * it is bounded by signal-cli's request timeout with the time that was left, and startCall logs its outcome.
+   */
+  private withdraw(callId: string, call: PendingCall, error: SigError, type: 'call.expired' | 'call.aborted'): void {
+    if (call.started) return;
+    this.failCall(callId, error);
+    this.ref(call.account)?.send({ type, callId });
   }
 
   private accountFailed(account: string, actorId: string, error: unknown): void {

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ACCOUNT_FAILED_CLOSE } from '@signal-broker/broker';
+import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE } from '@signal-broker/broker';
 import type { Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
 import { isE164 } from '@signal-broker/signal-conventions';
@@ -19,7 +19,7 @@ export const CloseCodes = {
   /** The client sent a frame over the limit (ws sends this itself). */
   tooBig: 1009,
   /** The account was removed from signal-cli. */
-  accountRemoved: 4004,
+  accountRemoved: ACCOUNT_REMOVED_CLOSE,
   /** The account's actor failed and a fresh one took over; reconnect at once (broker's ACCOUNT_FAILED_CLOSE). */
   accountFailed: ACCOUNT_FAILED_CLOSE,
   /** The client did not read its frames fast enough; its outbox went over the bound. */

@@ -9,6 +9,7 @@ const benches: Record<string, { load: () => Promise<{ run: (argv: string[]) => P
   fanout: { load: () => import('./fanout.ts'), deadlineS: 1_200 },
   storm: { load: () => import('./storm.ts'), deadlineS: 600 },
   send: { load: () => import('./send.ts'), deadlineS: 600 },
+  inbox: { load: () => import('./inbox.ts'), deadlineS: 300 },
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -63,6 +63,14 @@ export const errorCatalog = {
   SIG_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be sent as application/json' },
   SIG_ERR_HTTP_LOOPBACK_ONLY: { status: 403, message: 'this endpoint answers loopback clients only' },
   SIG_ERR_RPC_BAD_RESULT: { status: 502, message: 'signal-cli returned a result of an unexpected shape' },
+
+  // The durable inbox and what reads from it
+  SIG_ERR_INBOX_UNWRITABLE: { status: 503, message: 'the inbox cannot be written; received messages wait in memory' },
+  SIG_ERR_INBOX_CORRUPT: { status: 500, message: 'the inbox database is damaged; it was left untouched' },
+  SIG_ERR_INBOX_UNAVAILABLE: { status: 503, message: 'the inbox could not be opened' },
+  SIG_ERR_INBOX_OFF: { status: 409, message: 'the inbox is turned off (SIGNAL_BROKER_INBOX=off)' },
+  SIG_ERR_INBOX_BAD_POSITION: { status: 400, message: 'that sequence number is past the end of the account\'s inbox' },
+  SIG_ERR_WEBHOOK_NOT_FOUND: { status: 404, message: 'no such webhook' },
 } as const satisfies Record<string, { status: number; message: string; jsonRpcCode?: number }>;
 
 export type SigErrorCode = keyof typeof errorCatalog;

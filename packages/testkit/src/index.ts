@@ -12,3 +12,5 @@ export * from './fixtures.ts';
 /** Absolute path of the bundled fake (`node scripts/build.mjs` writes it; executable, with a node shebang). */
 export const fakeSignalCliPath = fileURLToPath(new URL('../dist/fake-signal-cli.js', import.meta.url));
 export { isAlive, writeAccountsJson } from './config-dir.ts';
+export { mountSmallDisk, smallDiskSupport } from './small-disk.ts';
+export type { SmallDisk } from './small-disk.ts';

@@ -1,0 +1,12 @@
+export type {
+  AccountStats,
+  AppendInput,
+  InboxEngine,
+  InboxEntry,
+  RecordStore,
+  RetentionPolicy,
+  RetentionReport,
+} from './engine.ts';
+export { DEFAULT_RETENTION } from './engine.ts';
+export { SqliteInbox, inboxError } from './sqlite.ts';
+export type { SqliteInboxOptions, SqliteSynchronous } from './sqlite.ts';

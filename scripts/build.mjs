@@ -1,6 +1,6 @@
 // Bundles the two executables this repository ships, the daemon and the fake signal-cli used by tests and
-// benchmarks, each into one self-contained ESM file (workspace packages and npm dependencies included), so
-// they run with plain `node` and no node_modules beside them.
+// benchmarks, each into one ESM file (workspace packages and npm dependencies included), so they run with
+// plain `node`. The one exception is the daemon's native SQLite addon, loaded from node_modules.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 // ws loads these optional native accelerators if present; the bundle runs without them.
 const optionalNative = ['bufferutil', 'utf-8-validate'];
+// Native addons cannot be bundled: the daemon loads better-sqlite3 (the inbox) from apps/daemon/node_modules,
+// so apps/daemon/package.json lists it.
+const native = ['better-sqlite3'];
 // CommonJS dependencies call require() for Node built-ins; give the ESM bundle a real one.
 const requireShim = "import { createRequire as __sbCreateRequire } from 'node:module';\nconst require = __sbCreateRequire(import.meta.url);";
 
@@ -30,7 +33,7 @@ export async function buildAll() {
         sourcemap: true,
         logLevel: 'warning',
         banner: { js: `#!/usr/bin/env node\n${requireShim}` },
-        external: optionalNative,
+        external: [...optionalNative, ...native],
       });
       await chmod(root + e.out, 0o755);
     }),

@@ -94,7 +94,10 @@ function importsOf(files: Iterable<string>): Set<string> {
 }
 
 /** Declared without an import in that package's code; each entry must stay true, or the test fails. */
-const KNOWN_UNUSED: Record<string, string[]> = {};
+const KNOWN_UNUSED: Record<string, string[]> = {
+  // The bundle leaves the native addon external (scripts/build.mjs); dist/main.js loads it from here.
+  'apps/daemon': ['better-sqlite3'],
+};
 
 const rootManifest = readManifest(root);
 const rootDev = new Set(Object.keys(rootManifest.devDependencies ?? {}));

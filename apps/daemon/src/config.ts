@@ -1,5 +1,6 @@
 // The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
 // signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
@@ -56,6 +57,14 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_LINK_SESSIONS: int(1, 100).default(3),
   SIGNAL_BROKER_ALLOWED_ORIGINS: z.string().optional(),
   SIGNAL_BROKER_ALLOWED_HOSTS: z.string().optional(),
+  SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
+  SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
+  SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
+  SIGNAL_BROKER_INBOX_MAX_MESSAGES: int(0, 1_000_000_000).default(100_000),
+  SIGNAL_BROKER_INBOX_MAX_BYTES: int(0, 1_099_511_627_776).default(256 * 1024 * 1024),
+  SIGNAL_BROKER_INBOX_MAX_AGE_MS: int(0, 3_153_600_000_000).default(30 * 24 * 60 * 60 * 1000),
+  SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
+  SIGNAL_BROKER_INBOX_HOLD_MAX: int(1, 10_000_000).default(10_000),
 });
 
 /**
@@ -119,6 +128,18 @@ export interface Config {
     maxClientFrameBytes: number;
   };
   shutdownTimeoutMs: number;
+  /** Where signal-broker keeps its own state (the inbox database); default `<signal-cli config dir>/signal-broker`. */
+  dataDir: string;
+  inbox: {
+    engine: 'sqlite' | 'off';
+    /** SQLite's `synchronous` setting (see packages/inbox/src/sqlite.ts for what a crash can lose with each). */
+    synchronous: 'off' | 'normal' | 'full' | 'extra';
+    /** Per account; 0 turns a limit off. */
+    retention: { maxMessages: number; maxBytes: number; maxAgeMs: number };
+    retentionIntervalMs: number;
+    /** Messages held in memory while the inbox cannot be written, before signal-cli is no longer read. */
+    holdMax: number;
+  };
   /** Who may reach the daemon from a browser or by a DNS name (see `http/request-guard.ts`). */
   access: {
     /** Origins (`scheme://host[:port]`) allowed besides the daemon's own; `*` allows every Origin. */
@@ -170,6 +191,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       details: { problems },
     });
   }
+  const configDir = e.SIGNAL_CLI_CONFIG_DIR ?? defaultSignalCliConfigDir(env);
   return Object.freeze({
     host: e.SIGNAL_BROKER_HOST,
     port: e.PORT,
@@ -177,7 +199,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     buildVersion: e.BUILD_VERSION ?? REST_API_VERSION,
     signalCli: Object.freeze({
       bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),
-      configDir: e.SIGNAL_CLI_CONFIG_DIR ?? defaultSignalCliConfigDir(env),
+      configDir,
       trustNewIdentities: e.JSON_RPC_TRUST_NEW_IDENTITIES,
       ignoreAttachments: e.JSON_RPC_IGNORE_ATTACHMENTS,
       ignoreStories: e.JSON_RPC_IGNORE_STORIES,
@@ -211,6 +233,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxClientFrameBytes: e.SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES,
     }),
     shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
+    dataDir: e.SIGNAL_BROKER_DATA_DIR ?? join(configDir, 'signal-broker'),
+    inbox: Object.freeze({
+      engine: e.SIGNAL_BROKER_INBOX,
+      synchronous: e.SIGNAL_BROKER_INBOX_SYNCHRONOUS,
+      retention: Object.freeze({
+        maxMessages: e.SIGNAL_BROKER_INBOX_MAX_MESSAGES,
+        maxBytes: e.SIGNAL_BROKER_INBOX_MAX_BYTES,
+        maxAgeMs: e.SIGNAL_BROKER_INBOX_MAX_AGE_MS,
+      }),
+      retentionIntervalMs: e.SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS,
+      holdMax: e.SIGNAL_BROKER_INBOX_HOLD_MAX,
+    }),
     access: Object.freeze({ allowedOrigins: Object.freeze(allowedOrigins), allowedHosts: Object.freeze(allowedHosts) }),
   });
 }

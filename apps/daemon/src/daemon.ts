@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Broker } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
+import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
@@ -87,8 +88,29 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     }
   };
 
+  // The inbox opens before anything else runs: a store that cannot be opened stops start-up with its reason
+  // (a damaged file is left as it is), rather than running on and losing what arrives.
+  let engine: SqliteInbox | undefined;
+  if (config.inbox.engine === 'sqlite') {
+    engine = new SqliteInbox({ path: join(config.dataDir, 'inbox.db'), synchronous: config.inbox.synchronous });
+    log.info({ path: engine.path, synchronous: engine.synchronous }, 'inbox opened');
+  } else {
+    log.warn('the inbox is off (SIGNAL_BROKER_INBOX=off): a message that arrives while no client is attached is lost');
+  }
+
   const broker = new Broker({
     logger,
+    inbox:
+      engine === undefined
+        ? undefined
+        : {
+            engine,
+            retention: config.inbox.retention,
+            retentionIntervalMs: config.inbox.retentionIntervalMs,
+            holdLimit: config.inbox.holdMax,
+            // Past the limit, signal-cli is no longer read: what it has not handed over stays on Signal's servers.
+            onHoldFull: (full) => (full ? signalCli.pauseReceiving() : signalCli.resumeReceiving()),
+          },
     execute,
     maxCallsInFlight: config.rest.accountMaxInFlight,
     maxQueuedCalls: config.rest.accountMaxQueued,
@@ -97,6 +119,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     maxUnscopedCalls: config.rest.unscopedMaxInFlight,
   });
   broker.start();
+  try {
+    await broker.startInbox();
+  } catch (err) {
+    await engine?.close();
+    throw err;
+  }
 
   // signal-cli → actors. The receive path only hands the raw frame over; the account actor fans it out.
   signalCli.onReceive((n) => broker.deliver(n.account, n.raw));
@@ -220,6 +248,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         await gateway.closeAll();
         await signalCli.stop();
         broker.stop();
+        await broker.closeInbox().catch((err: unknown) => log.error({ err }, 'could not store the inbox positions'));
+        await engine?.close();
         server.closeAllConnections();
         await serverClosed;
         log.info('stopped');

@@ -1,6 +1,7 @@
-// The bundle is what ships (the Docker image copies only apps/daemon/dist/main.js): it must run from a folder
-// with no node_modules anywhere above it.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+// The bundle is what ships: apps/daemon/dist/main.js plus the one native addon it cannot hold (better-sqlite3,
+// for the inbox). It must run from a folder holding just those, with no workspace node_modules above it.
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeSignalCliPath, writeAccountsJson } from '@signal-broker/testkit';
@@ -15,10 +16,20 @@ describe('the daemon bundle', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts, serves and stops from a folder without node_modules', async () => {
+  it('starts, serves and stops from a folder with only main.js and the native addon', async () => {
     dir = mkdtempSync(join(tmpdir(), 'sb-bundle-'));
     const main = join(dir, 'main.js');
     copyFileSync(daemonPath, main);
+    // better-sqlite3 and what it loads at run time (bindings → file-uri-to-path), as an install would lay them out.
+    const fromDaemon = createRequire(daemonPath);
+    const addon = realpathSync(join(fromDaemon.resolve('better-sqlite3/package.json'), '..'));
+    const fromAddon = createRequire(join(addon, 'package.json'));
+    const bindings = realpathSync(join(fromAddon.resolve('bindings/package.json'), '..'));
+    const uriToPath = realpathSync(join(createRequire(join(bindings, 'package.json')).resolve('file-uri-to-path/package.json'), '..'));
+    for (const [name, from] of [['better-sqlite3', addon], ['bindings', bindings], ['file-uri-to-path', uriToPath]] as const) {
+      mkdirSync(join(dir, 'node_modules'), { recursive: true });
+      cpSync(from, join(dir, 'node_modules', name), { recursive: true, dereference: true, filter: (src) => !src.includes('/obj') && !src.endsWith('.a') });
+    }
     writeAccountsJson(join(dir, 'signal-cli'), ['+15555550123']);
     const child = execa('node', [main], {
       cwd: dir,
@@ -37,6 +48,9 @@ describe('the daemon bundle', () => {
       void child.then((r) => reject(new Error(`exited ${String(r.exitCode)}: ${String(r.stderr)}`)));
     });
     const about = await fetch(`http://127.0.0.1:${port}/v1/about`);
+    expect((await fetch(`http://127.0.0.1:${port}/v1/admin/actors`).then((r) => r.json())) as { broker: { inbox: unknown } }).toMatchObject({
+      broker: { inbox: { engine: 'sqlite', state: 'ok' } },
+    });
     expect(await about.json()).toMatchObject({ mode: 'json-rpc' });
     const openapi = await fetch(`http://127.0.0.1:${port}/v1/openapi.json`);
     expect((await openapi.json()) as { openapi: string }).toMatchObject({ openapi: expect.stringMatching(/^3\./) });

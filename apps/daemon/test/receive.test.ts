@@ -124,7 +124,8 @@ describe('receive WebSocket', () => {
     const client = await connect(daemon.wsUrl(fresh));
     await until(async () => (await daemon!.actors()).broker.totals.subscribers === 1);
     await daemon.control.emit({ account: fresh, count: 2 });
-    await until(() => client.frames.length === 2);
+    // The first message waited in the inbox: the client gets it first, then the two sent after it attached.
+    await until(() => client.frames.length === 3);
     const dump = await daemon.actors();
     expect(dump.broker.accounts.find((a) => a.account === fresh)?.counters.received).toBe(3);
   });

@@ -61,7 +61,13 @@ describe('account machine rules (pure transitions, no actions run)', () => {
   it('attach adds a subscriber record and counts it', () => {
     const [snapshot, actions] = transition(machine, start(), attach('s1', '10.0.0.1:5000'));
     expect(Object.keys(snapshot.context.subscribers)).toEqual(['s1']);
-    expect(snapshot.context.subscribers['s1']).toEqual({ id: 's1', attachedAt: expect.any(Number), remote: '10.0.0.1:5000', framesDelivered: 0 });
+    expect(snapshot.context.subscribers['s1']).toEqual({ id: 's1', attachedAt: expect.any(Number), remote: '10.0.0.1:5000', framesDelivered: 0,
+      consumer: null,
+      shared: false,
+      mode: 'live',
+      position: 0,
+      acked: 0,
+    });
     expect(snapshot.context.counters.attaches).toBe(1);
     expect(actions).toEqual([]);
   });

@@ -16,7 +16,7 @@
 import { SigError } from '@signal-broker/errors';
 import { assign, enqueueActions, setup } from 'xstate';
 import type { Lane } from './lanes.ts';
-import type { SinkRegistry } from './sinks.ts';
+import type { DeliveryResult, SinkRegistry } from './sinks.ts';
 
 /** The supervisor's status, mirrored by every account. */
 export type CliStatus = 'starting' | 'ready' | 'restarting' | 'crash-looping' | 'stopping' | 'stopped';
@@ -37,6 +37,30 @@ export interface SubscriberRecord {
   remote: string | null;
   /** Frames handed to this subscriber's outbox. Counted in place by `fanOutFrame` (see AccountLive). */
   framesDelivered: number;
+  /** A durable consumer's name (its position is kept in the inbox), or null. */
+  consumer: string | null;
+  /** A compatibility client: it reads from, and moves, the account's shared position (`InboxPosition.shared`). */
+  shared: boolean;
+  /**
+   * `live`: gets each message as it is received. `catching-up`: the broker feeds it from the inbox, page by
+   * page as its outbox drains, and turns it `live` once it has everything up to the head.
+   */
+  mode: 'live' | 'catching-up';
+  /** The last sequence number handed to this subscriber (0: none yet). */
+  position: number;
+  /** A durable consumer's last acknowledgement (0: none yet). */
+  acked: number;
+}
+
+/**
+ * Where the account's inbox stands, shared by reference with the broker so that a replacement actor starts
+ * where its predecessor stopped. Written only by this module's delivery functions.
+ */
+export interface InboxPosition {
+  /** The last sequence number stored (0: none, or no inbox). */
+  head: number;
+  /** The last message handed to a compatibility client: where the next one to attach starts. */
+  shared: number;
 }
 
 /** Counters that change on membership and call events. */
@@ -57,8 +81,8 @@ export interface AccountLive {
   /** Frames handed to subscribers' outboxes, summed over subscribers. */
   delivered: number;
   /**
-   * Frames that reached no subscriber's outbox: none was attached, or every attached one was closing (the
-   * durable inbox will keep these).
+   * Frames that reached no subscriber's outbox and were not stored either (no inbox): none was attached, or
+   * every attached one was closing. With an inbox, such frames wait there instead.
    */
   dropped: number;
   /** Frames refused because the subscriber's outbox was over its bound (the client was closed with 4008). */
@@ -96,11 +120,21 @@ export interface AccountContext {
   subscribers: Record<string, SubscriberRecord>;
   counters: AccountCounters;
   live: AccountLive;
+  /** The inbox's head and the shared position; both stay 0 without an inbox. */
+  inbox: InboxPosition;
   calls: AccountCalls;
 }
 
 export type AccountEvent =
-  | { type: 'subscriber.attach'; id: string; remote: string | null }
+  | {
+      type: 'subscriber.attach';
+      id: string;
+      remote: string | null;
+      consumer?: string | null;
+      shared?: boolean;
+      mode?: SubscriberRecord['mode'];
+      position?: number;
+    }
   | { type: 'subscriber.detach'; id: string; reason: DetachReason }
   | { type: 'envelope.received'; frame: string }
   | { type: 'fanout.failed'; error: unknown }
@@ -121,6 +155,8 @@ export interface AccountDeps {
   startCall: (account: string, callId: string) => void;
   /** Fail a call that will never start. Must not throw. */
   failCall: (callId: string, error: SigError) => void;
+  /** The account's inbox position object (the same object for every actor the account ever has). */
+  inboxPosition?: (account: string) => InboxPosition;
 }
 
 export interface AccountInput {
@@ -164,22 +200,71 @@ export function startableCalls(calls: Pick<AccountCalls, 'queued' | 'inFlight'>,
  * Membership only ever changes through the actor's events, so the set it loops over is always one the
  * actor committed. A sink that throws propagates; the broker then fails the actor (`fanout.failed`).
  */
-export function fanOutFrame(context: AccountContext, sinks: SinkRegistry, now: number, frame: string): void {
+export function fanOutFrame(context: AccountContext, sinks: SinkRegistry, now: number, frame: string, seq = 0): void {
   const live = context.live;
+  const inbox = context.inbox;
   live.received++;
   live.lastReceivedAt = now;
+  if (seq > inbox.head) inbox.head = seq;
   let reached = 0;
   for (const id in context.subscribers) {
-    const result = sinks.deliver(id, frame);
+    const sub = context.subscribers[id]!;
+    // A subscriber still reading the inbox gets this message from there, in its turn.
+    if (sub.mode !== 'live') continue;
+    const result = sinks.deliver(id, frame, seq);
     if (result === 'queued') {
-      context.subscribers[id]!.framesDelivered++;
+      sub.framesDelivered++;
+      sub.position = seq;
+      if (sub.shared && seq > inbox.shared) inbox.shared = seq;
       live.delivered++;
       reached++;
     } else if (result === 'overflow') {
       live.overflows++;
     }
   }
-  if (reached === 0) live.dropped++;
+  if (reached === 0 && seq === 0) live.dropped++;
+}
+
+/**
+ * One stored message to one subscriber that is catching up (the broker reads it from the inbox). Counts it
+ * like `fanOutFrame` does and moves the subscriber's position, and the shared one for a compatibility client.
+ */
+export function deliverStored(context: AccountContext, sinks: SinkRegistry, id: string, seq: number, frame: string): DeliveryResult {
+  const sub = context.subscribers[id];
+  if (sub === undefined) return 'closed';
+  const result = sinks.deliver(id, frame, seq);
+  if (result === 'queued') {
+    sub.framesDelivered++;
+    sub.position = seq;
+    if (sub.shared && seq > context.inbox.shared) context.inbox.shared = seq;
+    context.live.delivered++;
+  } else if (result === 'overflow') {
+    context.live.overflows++;
+  }
+  return result;
+}
+
+/**
+ * A catching-up subscriber has everything up to the head: from now on it gets messages as they are received.
+ * Returns false (and changes nothing) while the head is still ahead of it.
+ */
+export function goLive(context: AccountContext, id: string): boolean {
+  const sub = context.subscribers[id];
+  if (sub === undefined || sub.position < context.inbox.head) return false;
+  sub.mode = 'live';
+  return true;
+}
+
+/** Where a catching-up subscriber starts (a durable consumer's stored position, once the broker has read it). */
+export function placeSubscriber(context: AccountContext, id: string, position: number): void {
+  const sub = context.subscribers[id];
+  if (sub !== undefined && sub.mode === 'catching-up') sub.position = position;
+}
+
+/** A durable consumer acknowledged everything up to `seq`. */
+export function noteAck(context: AccountContext, id: string, seq: number): void {
+  const sub = context.subscribers[id];
+  if (sub !== undefined && seq > sub.acked) sub.acked = seq;
 }
 
 export function createAccountMachine(deps: AccountDeps) {
@@ -202,7 +287,17 @@ export function createAccountMachine(deps: AccountDeps) {
     actions: {
       addSubscriber: assign(({ context, event }) => {
         if (event.type !== 'subscriber.attach' || Object.hasOwn(context.subscribers, event.id)) return {};
-        const record: SubscriberRecord = { id: event.id, attachedAt: deps.now(), remote: event.remote, framesDelivered: 0 };
+        const record: SubscriberRecord = {
+          id: event.id,
+          attachedAt: deps.now(),
+          remote: event.remote,
+          framesDelivered: 0,
+          consumer: event.consumer ?? null,
+          shared: event.shared ?? false,
+          mode: event.mode ?? 'live',
+          position: event.position ?? context.inbox.head,
+          acked: 0,
+        };
         return {
           subscribers: { ...context.subscribers, [event.id]: record },
           counters: { ...context.counters, attaches: context.counters.attaches + 1 },
@@ -239,7 +334,7 @@ export function createAccountMachine(deps: AccountDeps) {
         if (event.type !== 'error.received') return;
         const live = context.live;
         for (const id in context.subscribers) {
-          const result = deps.sinks.deliver(id, event.frame);
+          const result = deps.sinks.deliver(id, event.frame, 0);
           if (result === 'queued') {
             context.subscribers[id]!.framesDelivered++;
             live.delivered++;
@@ -335,6 +430,7 @@ export function createAccountMachine(deps: AccountDeps) {
       subscribers: {},
       counters: { errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
       live: { received: 0, delivered: 0, dropped: 0, overflows: 0, lastReceivedAt: null },
+      inbox: deps.inboxPosition?.(input.account) ?? { head: 0, shared: 0 },
       calls: { queued: [], inFlight: [], completed: 0, failed: 0, refused: 0, expired: 0, aborted: 0 },
     }),
     // The broker tells a new account the supervisor's status right after spawning it.

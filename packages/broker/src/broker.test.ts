@@ -154,7 +154,7 @@ describe('Broker accounts', () => {
     const sink = new RecordingSink();
     let thrown: unknown;
     try {
-      broker.attach(B, sink, '10.0.0.1:1');
+      broker.attach(B, sink, { remote: '10.0.0.1:1' });
     } catch (err) {
       thrown = err;
     }
@@ -294,7 +294,7 @@ describe('Broker status mirroring', () => {
     broker.setCliStatus('ready');
     broker.addAccount(A);
     const sink = new RecordingSink();
-    const id = broker.attach(A, sink, '192.0.2.1:4000');
+    const id = broker.attach(A, sink, { remote: '192.0.2.1:4000' });
     broker.deliver(A, 'r1');
     broker.setCliStatus('restarting');
     broker.deliver(A, 'r2');
@@ -374,9 +374,9 @@ describe('Broker dump', () => {
     const fast = new RecordingSink('queued');
     const slow = new RecordingSink('overflow');
     const quiet = new RecordingSink('queued');
-    const fastId = broker.attach(A, fast, '192.0.2.1:1');
-    const slowId = broker.attach(A, slow, null);
-    const quietId = broker.attach(A, quiet, '192.0.2.3:3');
+    const fastId = broker.attach(A, fast, { remote: '192.0.2.1:1' });
+    const slowId = broker.attach(A, slow, { remote: null });
+    const quietId = broker.attach(A, quiet, { remote: '192.0.2.3:3' });
     broker.deliver(A, 'abc');
     broker.deliver(A, 'défg');
     broker.detach(A, slowId, 'slow-consumer');
@@ -399,7 +399,7 @@ describe('Broker dump', () => {
       dropped: 0,
     });
     expect(a.subscribers).toEqual([
-      { id: fastId, attachedAt: expect.any(Number), remote: '192.0.2.1:1', framesDelivered: 3, bytesBuffered: 3 + 5 + 2 },
+      { id: fastId, attachedAt: expect.any(Number), remote: '192.0.2.1:1', framesDelivered: 3, bytesBuffered: 3 + 5 + 2, consumer: null, shared: false, mode: 'live', position: 0, acked: 0 },
     ]);
     expect(a.createdAt).toBeLessThan(a.subscribers[0]!.attachedAt);
     expect(a.lastReceivedAt).toBeGreaterThan(a.subscribers[0]!.attachedAt);
@@ -526,7 +526,7 @@ function runCommands(commands: Command[]): void {
           expect(() => broker.attach(name, sink)).toThrow(expect.objectContaining({ code: 'SIG_ERR_ACCOUNT_UNKNOWN' }));
           break;
         }
-        const id = broker.attach(name, sink, `192.0.2.${step}:1`);
+        const id = broker.attach(name, sink, { remote: `192.0.2.${step}:1` });
         subscribers.push({ id, account: name, sink, expectedFrames: [], expectedCloses: [], phase: 'attached' });
         accounts.get(name)!.attaches++;
         break;

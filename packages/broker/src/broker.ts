@@ -6,11 +6,14 @@ import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
 import type { Actor } from 'xstate';
-import { createAccountMachine, fanOutFrame } from './account.machine.ts';
+import type { InboxEngine, InboxEntry, RetentionPolicy } from '@signal-broker/inbox';
+import { createAccountMachine, fanOutFrame, noteAck } from './account.machine.ts';
 import type { AccountContext, AccountCounters, AccountLive, CliStatus, DetachReason } from './account.machine.ts';
 import { laneOf } from './lanes.ts';
 import { createBrokerMachine } from './broker.machine.ts';
 import type { AccountRef } from './broker.machine.ts';
+import { CONSUMER_NAME, Feed } from './feed.ts';
+import type { FeedDump, StartAt } from './feed.ts';
 import { SinkRegistry } from './sinks.ts';
 import type { SubscriberSink } from './sinks.ts';
 
@@ -54,7 +57,40 @@ export interface BrokerOptions {
    * daemon has pending at signal-cli, so a flood of unscoped calls never takes an account's room.
    */
   maxUnscopedCalls?: number;
+  /**
+   * The durable inbox. With one, every received message is stored (with a per-account sequence number)
+   * before anyone gets it, compatibility clients share a position that waits while none is attached, and
+   * durable consumers keep their own. Call `startInbox()` before messages arrive.
+   */
+  inbox?: {
+    engine: InboxEngine;
+    retention: RetentionPolicy;
+    retentionIntervalMs?: number;
+    /** Messages held in memory while the inbox cannot be written before `onHoldFull` runs. */
+    holdLimit?: number;
+    /** true: stop taking messages from signal-cli; false: take them again. */
+    onHoldFull?: (full: boolean) => void;
+  };
 }
+
+export interface AttachOptions {
+  remote?: string | null;
+  /**
+   * A durable consumer: it resumes after its last acknowledgement (a new one starts at the newest message),
+   * or after `after` when given. Another connection of the same consumer is closed (4009): the newer wins.
+   */
+  consumer?: string;
+  /** Start after this sequence number (0: everything the inbox still holds). */
+  after?: number;
+  /**
+   * Without a consumer or `after`: `shared` (the default; compatibility clients) starts at the account's
+   * shared position and moves it; `head` gets only what is received from now on.
+   */
+  start?: 'shared' | 'head';
+}
+
+/** Close code for a durable consumer's older connection when a newer one of the same name attaches. */
+export const CONSUMER_REPLACED_CLOSE = 4009;
 
 export interface UnscopedDump {
   inFlight: number;
@@ -87,6 +123,11 @@ export interface SubscriberDump {
   remote: string | null;
   framesDelivered: number;
   bytesBuffered: number;
+  consumer: string | null;
+  shared: boolean;
+  mode: 'live' | 'catching-up';
+  position: number;
+  acked: number;
 }
 
 export interface AccountDump {
@@ -100,6 +141,8 @@ export interface AccountDump {
   /** How many times this account's actor failed and was replaced. */
   failures: number;
   subscribers: SubscriberDump[];
+  /** The last stored sequence number, the shared position, and how many stored messages it is behind. */
+  inbox: { head: number; shared: number; backlog: number } | null;
   counters: AccountCounters & Omit<AccountLive, 'lastReceivedAt'>;
   calls: {
     queued: number;
@@ -120,6 +163,7 @@ export interface BrokerDump {
   cliStatus: CliStatus;
   accounts: AccountDump[];
   unscoped: UnscopedDump;
+  inbox: FeedDump | null;
   totals: {
     accounts: number;
     subscribers: number;
@@ -147,6 +191,7 @@ export class Broker {
   private nextSubscriber = 0;
   private nextCall = 0;
   private unroutedErrors = 0;
+  private readonly feed: Feed | undefined;
 
   constructor(options: BrokerOptions) {
     this.log = options.logger.child({ component: 'broker' });
@@ -164,7 +209,30 @@ export class Broker {
       failCall: (callId, error) => this.failCall(callId, error),
       sinks: this.sinks,
       now: this.now,
+      inboxPosition: options.inbox === undefined ? undefined : (account) => this.feed!.position(account),
     });
+    if (options.inbox !== undefined) {
+      this.feed = new Feed({
+        engine: options.inbox.engine,
+        log: this.log.child({ component: 'inbox' }),
+        now: this.now,
+        sinks: this.sinks,
+        retention: options.inbox.retention,
+        retentionIntervalMs: options.inbox.retentionIntervalMs,
+        holdLimit: options.inbox.holdLimit,
+        onHoldFull: options.inbox.onHoldFull,
+        context: (account) => {
+          const ref = this.ref(account);
+          const snap = ref?.getSnapshot();
+          return snap === undefined || snap.status !== 'active' ? undefined : snap.context;
+        },
+        fanOut: (account, frame, seq) => this.fanOut(account, frame, seq),
+        closeSubscriber: (account, id, code, reason) => {
+          this.sinks.close(id, code, reason);
+          this.detach(account, id, 'error');
+        },
+      });
+    }
     this.root = createActor(
       createBrokerMachine(accountMachine, {
         onAccountFailed: (account, actorId, error) => this.accountFailed(account, actorId, error),
@@ -177,6 +245,25 @@ export class Broker {
 
   start(): void {
     this.root.start();
+  }
+
+  /** Read where the inbox stands; before messages arrive. */
+  async startInbox(): Promise<void> {
+    await this.feed?.startup();
+  }
+
+  /** Stop the inbox's timers and store the shared positions (after `stop`, before the engine is closed). */
+  async closeInbox(): Promise<void> {
+    await this.feed?.stop();
+  }
+
+  get inboxEnabled(): boolean {
+    return this.feed !== undefined;
+  }
+
+  /** 'unwritable' while received messages cannot be stored (they are held in memory and retried). */
+  get inboxState(): 'ok' | 'unwritable' | 'off' {
+    return this.feed === undefined ? 'off' : this.feed.state;
   }
 
   /** Stop every actor and fail every call still waiting or running. */
@@ -230,10 +317,18 @@ export class Broker {
       ref = this.ref(account);
       if (ref === undefined) return;
     }
+    if (this.feed !== undefined) this.feed.accept(account, frame);
+    else this.fanOut(account, frame, 0);
+  }
+
+  /** One message (stored as `seq`, or 0 without an inbox) to the account's live subscribers. */
+  private fanOut(account: string, frame: string, seq: number): void {
+    const ref = this.ref(account);
+    if (ref === undefined) return;
     const snapshot = ref.getSnapshot();
     if (snapshot.status !== 'active') return;
     try {
-      fanOutFrame(snapshot.context, this.sinks, this.now(), frame);
+      fanOutFrame(snapshot.context, this.sinks, this.now(), frame, seq);
     } catch (error) {
       ref.send({ type: 'fanout.failed', error });
     }
@@ -253,14 +348,151 @@ export class Broker {
     ref.send({ type: 'error.received', frame });
   }
 
-  /** Attach a subscriber; returns its id. The sink starts receiving with the next message. */
-  attach(account: string, sink: SubscriberSink, remote: string | null = null): string {
-    const ref = this.ref(account);
-    if (ref === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
+  /**
+   * Attach a subscriber; returns its id. Without an inbox the sink gets the messages received from now on.
+   * With one, where it starts is set by `options` (see AttachOptions); a subscriber behind the newest message
+   * is fed from the inbox first, in order, and then gets new messages as they come, with no gap and nothing
+   * twice.
+   */
+  attach(account: string, sink: SubscriberSink, options: AttachOptions = {}): string {
+    this.checkAttach(account, options);
+    const ref = this.ref(account)!;
+    const remote = options.remote ?? null;
+    const feed = this.feed;
+    if (feed === undefined) {
+      const id = `sub-${++this.nextSubscriber}`;
+      this.sinks.add(id, account, sink);
+      ref.send({ type: 'subscriber.attach', id, remote });
+      return id;
+    }
+    const ctx = ref.getSnapshot().context;
+    const head = ctx.inbox.head;
+    if (options.consumer !== undefined) {
+      for (const other of Object.values(ctx.subscribers)) {
+        if (other.consumer !== options.consumer) continue;
+        this.sinks.close(other.id, CONSUMER_REPLACED_CLOSE, 'a newer connection of this consumer attached');
+        this.detach(account, other.id, 'client-closed');
+      }
+    }
+    const shared = options.consumer === undefined && options.after === undefined && options.start !== 'head';
+    let start: StartAt | undefined;
+    let position = head;
+    if (options.consumer !== undefined) start = options.after === undefined ? { consumer: options.consumer } : { after: options.after };
+    else if (options.after !== undefined) start = { after: options.after };
+    else if (shared && ctx.inbox.shared < head) {
+      start = { shared: true };
+      position = ctx.inbox.shared;
+    }
     const id = `sub-${++this.nextSubscriber}`;
     this.sinks.add(id, account, sink);
-    ref.send({ type: 'subscriber.attach', id, remote });
+    ref.send({
+      type: 'subscriber.attach',
+      id,
+      remote,
+      consumer: options.consumer ?? null,
+      shared,
+      mode: start === undefined ? 'live' : 'catching-up',
+      position,
+    });
+    if (options.consumer !== undefined && options.after !== undefined) {
+      // `since` on a durable consumer starts it over from there: its stored position moves too.
+      void feed.engine.setCursor(account, options.consumer, options.after).catch((err: unknown) =>
+        this.log.warn({ err, accountTag: numberTag(account) }, 'could not store a consumer position'),
+      );
+    }
+    if (start !== undefined) feed.catchUp(account, id, start);
     return id;
+  }
+
+  /** Throws what `attach` would throw for these options (a front door checks before it upgrades). */
+  checkAttach(account: string, options: AttachOptions): void {
+    const ref = this.ref(account);
+    if (ref === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
+    if (this.feed === undefined) {
+      if (options.consumer !== undefined || options.after !== undefined) {
+        throw new SigError('SIG_ERR_INBOX_OFF', 'durable consumers and `since` need the inbox, which is turned off (SIGNAL_BROKER_INBOX=off)');
+      }
+      return;
+    }
+    if (options.consumer !== undefined && !CONSUMER_NAME.test(options.consumer)) {
+      throw new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'a consumer name is 1 to 64 letters, digits, `.`, `_`, `:` or `-`, starting with a letter or digit', {
+        details: { field: 'consumer' },
+      });
+    }
+    const head = ref.getSnapshot().context.inbox.head;
+    if (options.after !== undefined && (!Number.isSafeInteger(options.after) || options.after < 0 || options.after > head)) {
+      throw new SigError('SIG_ERR_INBOX_BAD_POSITION', `since=${options.after} is not between 0 and ${head}, the newest message of this account`, {
+        details: { since: options.after, head },
+      });
+    }
+  }
+
+  /**
+   * A durable consumer acknowledges everything up to `seq` (it must have been sent to this subscriber). The
+   * position is stored; the consumer resumes after it when it reconnects.
+   */
+  async acknowledge(account: string, id: string, seq: number): Promise<number> {
+    const feed = this.feed;
+    const ref = this.ref(account);
+    const ctx = ref?.getSnapshot().context;
+    const sub = ctx?.subscribers[id];
+    if (feed === undefined || ctx === undefined || sub === undefined || sub.consumer === null) {
+      throw new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'only a durable consumer (`?consumer=NAME`) acknowledges messages');
+    }
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq > sub.position) {
+      throw new SigError('SIG_ERR_INBOX_BAD_POSITION', `ack ${seq} is past the last message sent to this consumer (${sub.position})`, {
+        details: { ack: seq, sent: sub.position },
+      });
+    }
+    const at = await feed.engine.acknowledge(account, sub.consumer, seq);
+    noteAck(ctx, id, at);
+    return at;
+  }
+
+  /**
+   * The pull endpoint: up to `max` messages after the account's shared position, waiting up to `timeoutMs`
+   * for the first when there are none; the shared position moves past what is returned.
+   */
+  async pull(account: string, max: number, timeoutMs: number, signal?: AbortSignal): Promise<InboxEntry[]> {
+    const feed = this.feed;
+    if (feed === undefined) throw new SigError('SIG_ERR_INBOX_OFF', 'the pull endpoint needs the inbox, which is turned off');
+    if (this.ref(account) === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
+    const position = feed.position(account);
+    if (position.head <= position.shared && timeoutMs > 0) {
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), timeoutMs);
+      const onAbort = () => wait.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await feed.waitFor(account, position.shared, wait.signal);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    if (signal?.aborted) return [];
+    const from = position.shared;
+    const entries = await feed.read(account, from, max);
+    const last = entries.at(-1);
+    if (last !== undefined) feed.advanceShared(account, last.seq);
+    return entries;
+  }
+
+  /** Reads for consumers outside the actors (webhooks): the inbox, its head, and a wait for new messages. */
+  inboxReader(): {
+    read: (account: string, afterSeq: number, limit: number) => Promise<InboxEntry[]>;
+    head: (account: string) => number;
+    waitFor: (account: string, afterSeq: number, signal?: AbortSignal) => Promise<void>;
+    engine: InboxEngine;
+  } {
+    const feed = this.feed;
+    if (feed === undefined) throw new SigError('SIG_ERR_INBOX_OFF', 'the inbox is turned off');
+    return {
+      read: (account, afterSeq, limit) => feed.read(account, afterSeq, limit),
+      head: (account) => feed.position(account).head,
+      waitFor: (account, afterSeq, signal) => feed.waitFor(account, afterSeq, signal),
+      engine: feed.engine,
+    };
   }
 
   detach(account: string, id: string, reason: DetachReason): void {
@@ -380,6 +612,11 @@ export class Broker {
         remote: s.remote,
         framesDelivered: s.framesDelivered,
         bytesBuffered: this.sinks.bufferedBytes(s.id),
+        consumer: s.consumer,
+        shared: s.shared,
+        mode: s.mode,
+        position: s.position,
+        acked: s.acked,
       }));
       subscribers += subs.length;
       const { lastReceivedAt, ...live } = ctx.live;
@@ -393,6 +630,10 @@ export class Broker {
         lastReceivedAt,
         failures: root.accountFailures[account] ?? 0,
         subscribers: subs,
+        inbox:
+          this.feed === undefined
+            ? null
+            : { head: ctx.inbox.head, shared: ctx.inbox.shared, backlog: Math.max(0, ctx.inbox.head - ctx.inbox.shared) },
         counters: { ...ctx.counters, ...live },
         calls: {
           queued: ctx.calls.queued.length,
@@ -411,6 +652,7 @@ export class Broker {
       cliStatus: root.cliStatus,
       accounts,
       unscoped: { ...this.unscoped },
+      inbox: this.feed?.dump() ?? null,
       totals: {
         accounts: accounts.length,
         subscribers,

@@ -1,5 +1,7 @@
-export { ACCOUNT_FAILED_CLOSE, Broker } from './broker.ts';
-export type { AccountDump, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';
+export { ACCOUNT_FAILED_CLOSE, Broker, CONSUMER_REPLACED_CLOSE } from './broker.ts';
+export { CONSUMER_NAME, SHARED_CONSUMER } from './feed.ts';
+export type { FeedDump } from './feed.ts';
+export type { AccountDump, AttachOptions, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';
 export { ACCOUNT_REMOVED_CLOSE, createAccountMachine, fanOutFrame, startableCalls } from './account.machine.ts';
 export type {
   AccountCalls,
@@ -10,6 +12,7 @@ export type {
   CallEntry,
   CliStatus,
   DetachReason,
+  InboxPosition,
   SubscriberRecord,
 } from './account.machine.ts';
 export { createBrokerMachine } from './broker.machine.ts';

@@ -11,12 +11,21 @@ export type DeliveryResult =
   | 'closed';
 
 export interface SubscriberSink {
-  /** Hand one frame to the client. Should not throw and must not block; a throw fails the account's actor. */
-  deliver(frame: string): DeliveryResult;
+  /**
+   * Hand one frame to the client. `seq` is its sequence number in the account's inbox (0 for a frame that is
+   * not stored, such as an error, or when there is no inbox); a front door that shows sequence numbers uses
+   * it. Should not throw and must not block; a throw fails the account's actor.
+   */
+  deliver(frame: string, seq: number): DeliveryResult;
   /** Bytes queued for the client and not yet written to the network. */
   bufferedBytes(): number;
   /** Close the client (for example when its account is removed or the daemon stops). */
   close(code: number, reason: string): void;
+  /**
+   * Resolves when the outbox has room for more (used to feed a catching-up subscriber from the inbox page by
+   * page). Without it the broker looks at `bufferedBytes()` every few milliseconds.
+   */
+  whenWritable?(): Promise<void>;
 }
 
 interface Entry {
@@ -42,9 +51,13 @@ export class SinkRegistry {
   }
 
   /** Deliver one frame to one subscriber; unknown ids are `closed`. */
-  deliver(id: string, frame: string): DeliveryResult {
+  deliver(id: string, frame: string, seq: number): DeliveryResult {
     const entry = this.entries.get(id);
-    return entry === undefined ? 'closed' : entry.sink.deliver(frame);
+    return entry === undefined ? 'closed' : entry.sink.deliver(frame, seq);
+  }
+
+  sink(id: string): SubscriberSink | undefined {
+    return this.entries.get(id)?.sink;
   }
 
   bufferedBytes(id: string): number {

@@ -248,6 +248,15 @@ export class JsonRpcPeer {
     return this.closeError !== undefined;
   }
 
+  /** Stop reading the input (the writer blocks once the pipe is full); `resumeInput` reads on. */
+  pauseInput(): void {
+    this.input.pause();
+  }
+
+  resumeInput(): void {
+    this.input.resume();
+  }
+
   stats(): JsonRpcPeerStats {
     return { ...this.counters, pending: this.pending.size };
   }

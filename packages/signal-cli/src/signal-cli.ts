@@ -115,6 +115,7 @@ export class SignalCli {
   readonly api: SignalCliApi;
   readonly actor: Actor<SupervisorMachine>;
   private readonly runtime: SupervisorRuntime = { current: null };
+  private receivingPaused = false;
   private readonly log: Logger;
   private readonly receiveListeners = new Set<Listener<ReceivedNotification>>();
   private readonly statusListeners = new Set<Listener<SignalCliStatusChange>>();
@@ -142,7 +143,7 @@ export class SignalCli {
       spawn: (generation, onCondition) => {
         const log = this.log.child({ generation });
         log.info({ bin: options.bin, args }, 'spawning signal-cli');
-        return spawnSignalCli({
+        const proc = spawnSignalCli({
           bin: options.bin,
           args,
           env: options.env,
@@ -158,6 +159,8 @@ export class SignalCli {
             onCondition(condition);
           },
         });
+        if (this.receivingPaused) proc.peer.pauseInput();
+        return proc;
       },
     });
     this.actor = createActor(machine, options.clock ? { clock: options.clock } : {});
@@ -190,6 +193,24 @@ export class SignalCli {
 
   get status(): SupervisorStatus {
     return statusOf(this.actor.getSnapshot().value);
+  }
+
+  /**
+   * Stop reading signal-cli's output (the receiving side cannot keep up, for example the inbox cannot be
+   * written): signal-cli then blocks on its output and leaves further messages on Signal's servers. Answers to
+   * calls wait too. Applies to a restarted child as well, until `resumeReceiving`.
+   */
+  pauseReceiving(): void {
+    this.receivingPaused = true;
+    this.runtime.current?.peer.pauseInput();
+    this.log.warn('no longer reading signal-cli output until received messages can be stored');
+  }
+
+  resumeReceiving(): void {
+    if (!this.receivingPaused) return;
+    this.receivingPaused = false;
+    this.runtime.current?.peer.resumeInput();
+    this.log.info('reading signal-cli output again');
   }
 
   get pid(): number | null {

@@ -4,9 +4,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE } from '@signal-broker/broker';
-import type { Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
-import { SigError } from '@signal-broker/errors';
+import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE, CONSUMER_REPLACED_CLOSE } from '@signal-broker/broker';
+import type { AttachOptions, Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
+import { SigError, isSigError } from '@signal-broker/errors';
 import { isE164 } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -24,6 +24,8 @@ export const CloseCodes = {
   accountFailed: ACCOUNT_FAILED_CLOSE,
   /** The client did not read its frames fast enough; its outbox went over the bound. */
   slowConsumer: 4008,
+  /** A newer connection of the same durable consumer took over (broker's CONSUMER_REPLACED_CLOSE). */
+  consumerReplaced: CONSUMER_REPLACED_CLOSE,
 } as const;
 
 export interface ReceiveGatewayOptions {
@@ -149,8 +151,13 @@ const closeReasons: Partial<Record<number, DetachReason>> = {
   [CloseCodes.accountFailed]: 'account-failed',
 };
 
+/** Below this many unsent bytes a client's outbox takes the next page of stored messages. */
+const WRITABLE_BELOW_BYTES = 256 * 1024;
+
 class WebSocketSink implements SubscriberSink {
   closing = false;
+  /** A durable consumer: each stored message goes out as `{"seq":N,"message":…}`. */
+  durable = false;
   reason: DetachReason = 'client-closed';
   alive = true;
   private queue: Buffer[] = [];
@@ -165,9 +172,9 @@ class WebSocketSink implements SubscriberSink {
     private readonly log: Logger,
   ) {}
 
-  deliver(frame: string): DeliveryResult {
+  deliver(frame: string, seq: number): DeliveryResult {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return 'closed';
-    const bytes = encodeTextFrame(frame);
+    const bytes = encodeTextFrame(this.durable && seq > 0 ? `{"seq":${seq},"message":${frame}}` : frame);
     const buffered = this.ws.bufferedAmount + this.queuedBytes;
     if (buffered + bytes.length > this.maxBufferedBytes) {
       this.log.warn({ code: 'SIG_ERR_WS_SLOW_CONSUMER', bufferedBytes: buffered, limit: this.maxBufferedBytes }, 'slow consumer; disconnecting');
@@ -190,6 +197,25 @@ class WebSocketSink implements SubscriberSink {
   /** Frames handed over and not yet on the network: the unflushed queue plus the socket's buffer. */
   bufferedBytes(): number {
     return this.ws.bufferedAmount + this.queuedBytes;
+  }
+
+  whenWritable(): Promise<void> {
+    const socket = (this.ws as unknown as SocketOf)._socket;
+    if (this.closing || socket === null || !socket.writable || this.bufferedBytes() < WRITABLE_BELOW_BYTES) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', check);
+        this.ws.off('close', done);
+        resolve();
+      };
+      // The socket's buffer drained; the coalescing queue (under FLUSH_AT_BYTES) may still hold a little.
+      const check = () => {
+        if (this.closing || !socket.writable || this.bufferedBytes() < WRITABLE_BELOW_BYTES) done();
+        else socket.once('drain', check);
+      };
+      this.ws.once('close', done);
+      socket.once('drain', check);
+    });
   }
 
   /** The once-per-turn flush. */
@@ -283,7 +309,9 @@ export class ReceiveGateway {
       if (!this.options.broker.hasAccount(account)) {
         throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, account, req));
+      const reading = readingOptions(new URL(req.url ?? '/', 'http://x').searchParams);
+      this.options.broker.checkAttach(account, reading);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, account, req, reading));
     } catch (err) {
       rejectUpgrade(socket, err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err }));
     }
@@ -309,13 +337,14 @@ export class ReceiveGateway {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, account: string, req: IncomingMessage): void {
+  private accept(ws: WebSocket, account: string, req: IncomingMessage, reading: AttachOptions): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const log = this.log.child({ remote });
     const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, this.options.closeGraceMs ?? 5_000, log);
+    sink.durable = reading.consumer !== undefined;
     let id: string;
     try {
-      id = this.options.broker.attach(account, sink, remote);
+      id = this.options.broker.attach(account, sink, { ...reading, remote });
     } catch (err) {
       // The account was removed between the check before the upgrade and now.
       log.info({ err }, 'account gone before the subscriber attached');
@@ -329,8 +358,10 @@ export class ReceiveGateway {
     ws.on('pong', () => {
       sink.alive = true;
     });
-    // Client frames carry nothing for us; ws itself closes with 1009 when one is over maxPayload.
-    ws.on('message', () => {});
+    // A durable consumer acknowledges with `{"ack":N}`; other clients' frames carry nothing for us. ws itself
+    // closes with 1009 when a frame is over maxPayload.
+    if (sink.durable) ws.on('message', (data, isBinary) => this.onAck(account, id, sink, data, isBinary));
+    else ws.on('message', () => {});
     ws.on('error', (err) => {
       log.debug({ err }, 'websocket error');
       if (!sink.closing) sink.reason = 'error';
@@ -340,6 +371,24 @@ export class ReceiveGateway {
       sink.disposed();
       this.options.broker.detach(account, id, sink.reason);
       log.info({ subscriber: id, code, reason: sink.reason }, 'subscriber detached');
+    });
+  }
+
+  private onAck(account: string, id: string, sink: WebSocketSink, data: unknown, isBinary: boolean): void {
+    let seq: unknown;
+    try {
+      seq = isBinary ? undefined : (JSON.parse(String(data)) as { ack?: unknown }).ack;
+    } catch {
+      seq = undefined;
+    }
+    const answer = (err: SigError) => sink.deliver(JSON.stringify({ error: err.message, code: err.code, ...err.details }), 0);
+    if (typeof seq !== 'number') {
+      answer(new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'a durable consumer sends {"ack":<seq>} to acknowledge everything up to seq'));
+      return;
+    }
+    this.options.broker.acknowledge(account, id, seq).catch((err: unknown) => {
+      if (isSigError(err)) answer(err);
+      else this.log.error({ err, subscriber: id }, 'acknowledgement failed');
     });
   }
 
@@ -355,6 +404,26 @@ export class ReceiveGateway {
       sink.ws.ping();
     }
   }
+}
+
+/**
+ * Where a receive connection starts: `?consumer=NAME` makes it a durable consumer, `?since=SEQ` starts after
+ * that sequence number. Without either it is a compatibility client on the account's shared position.
+ */
+export function readingOptions(query: URLSearchParams): AttachOptions {
+  const options: AttachOptions = {};
+  const consumer = query.get('consumer');
+  if (consumer !== null) options.consumer = consumer;
+  const since = query.get('since');
+  if (since !== null) {
+    if (!/^\d{1,15}$/.test(since)) {
+      throw new SigError('SIG_ERR_HTTP_BAD_REQUEST', `since must be a sequence number (0 or more), not "${since.slice(0, 20)}"`, {
+        details: { field: 'since' },
+      });
+    }
+    options.after = Number(since);
+  }
+  return options;
 }
 
 function rejectUpgrade(socket: Duplex, err: SigError): void {
@@ -375,6 +444,8 @@ function statusText(status: number): string {
       return 'Bad Request';
     case 404:
       return 'Not Found';
+    case 409:
+      return 'Conflict';
     case 403:
       return 'Forbidden';
     case 405:

@@ -6,7 +6,8 @@
 // Signal. Rounds alternate; medians are reported. In the same run, sends with an `--attachment-mib` photo
 // (default 4 MiB, base64 in the JSON body) go through the daemon beside the text sends; then `--big-mib`
 // bodies (default 90 MiB) are sent one alone and four at once while a client polls /livez, whose slowest
-// answer shows how long the daemon's event loop stalled, and the daemon's peak RSS is read after each.
+// answer shows how long the daemon's event loop stalled, and the daemon's peak RSS during each (the peak is
+// reset before each) is read after it.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,6 +132,9 @@ export async function run(argv: string[]): Promise<void> {
     const bigB64 = Buffer.alloc(Math.floor((bigMib * 1024 * 1024 * 3) / 4) - 1024, 0x5a).toString('base64');
     const bigBody = JSON.stringify({ number: ACCOUNTS[0], recipients: [recipients[0]], base64_attachments: [bigB64] });
     for (const parallel of [1, 4]) {
+      // The peak of this phase alone, not of the attachment sends before it; the resting RSS beside it.
+      big[`big_x${parallel}_daemon_rss_before_mb`] = daemon.memory().rssMb;
+      daemon.resetPeak();
       let busy = true;
       let slowest = 0;
       const poll = (async () => {

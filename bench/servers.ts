@@ -3,7 +3,7 @@
 // port, and stop on SIGTERM.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +20,8 @@ export interface BenchServer {
   wsUrl: (account: string) => string;
   /** Peak and current resident memory of the server process, in MiB. */
   memory(): { peakMb: number; rssMb: number };
+  /** Start a new peak: the next memory().peakMb is the highest resident memory from now on (Linux). */
+  resetPeak(): void;
   /** Subscribers the daemon's account actors hold (daemon only; baseline: undefined). */
   subscribers(): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -87,6 +89,9 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
       return { peakMb: Math.round(kb('VmHWM') / 102.4) / 10, rssMb: Math.round(kb('VmRSS') / 102.4) / 10 };
+    },
+    resetPeak() {
+      writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
     },
     async subscribers() {
       if (kind !== 'daemon') return undefined;

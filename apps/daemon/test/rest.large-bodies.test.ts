@@ -1,6 +1,8 @@
 // Large bodies end to end: a photo-sized attachment reaches signal-cli intact (it was answered 500 from about
-// 3.2 MiB), a body over the limit is refused with 413 and its connection closed rather than read to the end,
-// and the daemon-wide budget for bodies in flight refuses a large body with 503 while small sends go on.
+// 3.2 MiB), and so does a 24 MiB one read chunk by chunk (with Content-Length or chunked, plain or as a data
+// URI); a bad byte deep in one is a 400; a body over the limit is refused with 413 and its connection closed
+// rather than read to the end, and the daemon-wide budget for bodies in flight refuses a large body with 503
+// while small sends go on.
 import { createHash } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -109,6 +111,65 @@ describe('large bodies with the default limits', () => {
     const expected = form === 'plain base64' ? `data:image/jpeg;base64,${b64}` : attachment;
     expect(sha256(forwarded[0]!)).toBe(sha256(expected));
     expect(Buffer.from(forwarded[0]!.slice(forwarded[0]!.indexOf(',') + 1), 'base64').equals(photo)).toBe(true);
+  });
+
+  /** A 24 MiB JPEG-like photo: large enough that its body is scanned chunk by chunk, not parsed whole. */
+  const big = (() => {
+    const photo = Buffer.alloc(24 * MiB);
+    for (let i = 0; i < photo.length; i += 4) photo.writeUInt32LE((i * 2654435761) >>> 0, i);
+    photo.set([0xff, 0xd8, 0xff, 0xe0]);
+    return { photo, b64: photo.toString('base64') };
+  })();
+
+  /** POST a body as one piece with Content-Length, or as a stream of 1 MiB pieces (chunked transfer encoding). */
+  function postSend(body: Buffer, framing: 'length' | 'chunked'): Promise<Response> {
+    const headers = { 'content-type': 'application/json' };
+    if (framing === 'length') return fetch(`${d.baseUrl}/v2/send`, { method: 'POST', headers, body });
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= body.length) controller.close();
+        else controller.enqueue(body.subarray(at, (at += MiB)));
+      },
+    });
+    return fetch(`${d.baseUrl}/v2/send`, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+  }
+
+  it.each([
+    ['plain base64', 'length'],
+    ['a data URI', 'chunked'],
+  ] as const)('a 24 MiB attachment as %s (%s) reaches signal-cli intact', async (form, framing) => {
+    await d.control.clearRequests();
+    const attachment = form === 'plain base64' ? big.b64 : `data:image/jpeg;filename=big photo.jpg;base64,${big.b64}`;
+    const body = Buffer.from(JSON.stringify({ number: A, recipients: [B], message: 'big', base64_attachments: [attachment] }));
+    const res = await postSend(body, framing);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const params = await lastSend(d);
+    expect(params['message']).toBe('big');
+    const forwarded = (params['attachment'] as string[])[0]!;
+    const expected = form === 'plain base64' ? `data:image/jpeg;base64,${big.b64}` : attachment;
+    expect(forwarded.length).toBe(expected.length);
+    expect(sha256(forwarded)).toBe(sha256(expected));
+  });
+
+  it('a 24 MiB attachment with one invalid byte in the middle is answered 400 naming the field, and nothing is sent', async () => {
+    await d.control.clearRequests();
+    const broken = `${big.b64.slice(0, 16 * MiB)}*${big.b64.slice(16 * MiB + 1)}`;
+    const body = Buffer.from(JSON.stringify({ number: A, recipients: [B], base64_attachments: ['aGk=', broken] }));
+    const res = await postSend(body, 'chunked');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      code: 'SIG_ERR_HTTP_BAD_REQUEST',
+      error: expect.stringMatching(/^base64_attachments\[1\]: not valid base64/),
+    });
+    expect((await d.control.requests()).filter((r) => r.method === 'send')).toEqual([]);
+  });
+
+  it('a large body that is not JSON is answered 400 SIG_ERR_HTTP_INVALID_JSON', async () => {
+    const body = Buffer.from(`{"number":"${A}","base64_attachments":["${'QUJD'.repeat(MiB)}"]]`);
+    const res = await postSend(body, 'length');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'SIG_ERR_HTTP_INVALID_JSON' });
   });
 
   it('a 120 MiB body with Content-Length is answered 413 at once and its connection closed, not read', async () => {

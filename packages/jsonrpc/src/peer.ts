@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream';
 import type { Logger } from 'pino';
 import { SigError } from '@signal-broker/errors';
+import { LinePieces, serializeLine } from '@signal-broker/large-json';
 import { extractMember } from './extract-member.ts';
 import { Fifo } from './fifo.ts';
 import { scanObjectMembers } from './json-scan.ts';
@@ -74,8 +75,11 @@ const EXCERPT_LENGTH = 200;
 interface PendingRequest {
   readonly id: number;
   readonly method: string;
-  /** The serialized line until it has been handed to the output. */
-  line: string | undefined;
+  /**
+   * The serialized line until it has been handed to the output: a string, or LinePieces when the params hold
+   * LargeStrings (written piece by piece, never joined).
+   */
+  line: string | LinePieces | undefined;
   /** 1-based position among request lines handed to the output; 0 while queued. */
   writeSeq: number;
   resolve: (value: unknown) => void;
@@ -90,7 +94,7 @@ interface PendingRequest {
 }
 
 interface QueuedNotification {
-  readonly line: string;
+  readonly line: string | LinePieces;
   readonly resolve: () => void;
   readonly reject: (err: SigError) => void;
 }
@@ -277,9 +281,9 @@ export class JsonRpcPeer {
     }
 
     const id = this.nextId++;
-    let line: string;
+    let line: string | LinePieces;
     try {
-      line = `${JSON.stringify({ jsonrpc: '2.0', method, params, id })}\n`;
+      line = serializeLine({ jsonrpc: '2.0', method, params, id });
     } catch (err) {
       return Promise.reject(new SigError('SIG_ERR_RPC_BAD_REQUEST', undefined, { cause: err, details: { method } }));
     }
@@ -326,9 +330,9 @@ export class JsonRpcPeer {
     const refusal = this.refusal();
     if (refusal !== undefined) return Promise.reject(refusal);
     if (this.queue.length >= this.maxPending) return Promise.reject(this.overload(method));
-    let line: string;
+    let line: string | LinePieces;
     try {
-      line = `${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`;
+      line = serializeLine({ jsonrpc: '2.0', method, params });
     } catch (err) {
       return Promise.reject(new SigError('SIG_ERR_RPC_BAD_REQUEST', undefined, { cause: err, details: { method } }));
     }
@@ -382,14 +386,34 @@ export class JsonRpcPeer {
       this.counters.requestsSent++;
       this.overloaded = false;
       // One shared callback: Node batches the callbacks of synchronous writes only when they are the same function.
-      ok = this.output.write(line, this.onRequestWritten);
+      if (typeof line === 'string') ok = this.output.write(line, this.onRequestWritten);
+      else {
+        ok = this.writePieces(line, (err) => {
+          line.release();
+          this.onRequestWritten(err);
+        });
+      }
     } else {
-      ok = this.output.write(line, (err?: Error | null) => {
+      const done = (err?: Error | null) => {
+        if (typeof line !== 'string') line.release();
         if (err) item.reject(new SigError('SIG_ERR_RPC_CLOSED', undefined, { cause: err }));
         else item.resolve();
-      });
+      };
+      ok = typeof line === 'string' ? this.output.write(line, done) : this.writePieces(line, done);
     }
     if (!ok) this.waitForDrain();
+  }
+
+  /**
+   * A line with LargeStrings, one write per piece (the strings around the values and the values' chunks as
+   * they are), so it is never joined into one string or buffer. The pieces are queued in the output's buffer
+   * together; only the last piece's callback counts for the line (write callbacks come in order).
+   */
+  private writePieces(line: LinePieces, done: (err?: Error | null) => void): boolean {
+    const parts = line.parts;
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) this.output.write(parts[i]!);
+    return this.output.write(parts[last]!, done);
   }
 
   private waitForDrain(): void {
@@ -445,6 +469,7 @@ export class JsonRpcPeer {
         this.settle(item);
         item.reject(err);
       } else {
+        if (typeof item.line !== 'string') item.line.release();
         item.reject(err);
       }
     }
@@ -455,6 +480,8 @@ export class JsonRpcPeer {
   private settle(entry: PendingRequest): void {
     this.pending.delete(entry.id);
     if (entry.timer !== undefined) clearTimeout(entry.timer);
+    // A line never handed to the output lets go of what it holds.
+    if (entry.line !== undefined && typeof entry.line !== 'string') entry.line.release();
     entry.line = undefined;
     if (entry.signal !== undefined && entry.onAbort !== undefined) {
       entry.signal.removeEventListener('abort', entry.onAbort);

@@ -1,5 +1,9 @@
 // Attachments and avatars travel to signal-cli as `data:` URIs (signal-cli ≥ 0.10.8 for attachments, ≥ 0.11.6 for
 // updateGroup/updateProfile avatars), so no temporary files are written and the daemon needs no shared filesystem.
+// A large attachment arrives as a LargeString (see @signal-broker/large-json): its base64 was checked while the
+// body was read, only its head is decoded here, and the data URI for signal-cli is the header text in front of
+// the body's own chunks, never one joined string.
+import { LargeString } from '@signal-broker/large-json';
 import { badRequest } from './errors.ts';
 import { isStrictBase64 } from './identifiers.ts';
 
@@ -27,7 +31,17 @@ export function parseDataUri(input: string): DataUriResult {
   const marker = input.lastIndexOf(';base64,');
   if (marker === -1) return { ok: false, reason: 'a data: URI needs ";base64," before the data' };
   const base64 = withoutLineBreaks(input.slice(marker + ';base64,'.length));
-  const [mime = '', ...parameters] = input.slice('data:'.length, marker).split(';');
+  const header = parseHeader(input.slice('data:'.length, marker));
+  if (!header.ok) return header;
+  if (!isStrictBase64(base64)) return { ok: false, reason: 'the data is not valid base64' };
+  return { ok: true, value: { ...header.value, base64 } };
+}
+
+type HeaderResult = { ok: true; value: Omit<DataUri, 'base64'> } | { ok: false; reason: string };
+
+/** The MIME type and parameters between `data:` and `;base64,`. */
+function parseHeader(text: string): HeaderResult {
+  const [mime = '', ...parameters] = text.split(';');
   if (!MIME.test(mime)) return { ok: false, reason: 'the data: URI has no valid MIME type (type/subtype)' };
   let filename: string | undefined;
   for (const parameter of parameters) {
@@ -38,14 +52,18 @@ export function parseDataUri(input: string): DataUriResult {
       }
     }
   }
-  if (!isStrictBase64(base64)) return { ok: false, reason: 'the data is not valid base64' };
-  return { ok: true, value: filename === undefined ? { mime, base64 } : { mime, filename, base64 } };
+  return { ok: true, value: filename === undefined ? { mime } : { mime, filename } };
+}
+
+/** `data:<mime>[;filename=<name>];base64,`, what signal-cli reads before the data. */
+function dataUriHeader(uri: Omit<DataUri, 'base64'>): string {
+  const name = uri.filename === undefined ? '' : `;filename=${uri.filename}`;
+  return `data:${uri.mime}${name};base64,`;
 }
 
 /** The data URI string signal-cli accepts. */
 export function formatDataUri(uri: DataUri): string {
-  const name = uri.filename === undefined ? '' : `;filename=${uri.filename}`;
-  return `data:${uri.mime}${name};base64,${uri.base64}`;
+  return dataUriHeader(uri) + uri.base64;
 }
 
 /**
@@ -53,11 +71,14 @@ export function formatDataUri(uri: DataUri): string {
  * URI. Plain base64 gets a MIME type sniffed from its content. Throws a 400 naming `field`.
  */
 /** `toSignalAttachment` for an optional field: absent or empty means no attachment. */
-export function optionalAttachment(input: string | undefined, field: string): string | undefined {
+export function optionalAttachment(input: string | LargeString | undefined, field: string): string | LargeString | undefined {
   return input === undefined || input === '' ? undefined : toSignalAttachment(input, field);
 }
 
-export function toSignalAttachment(input: string, field: string): string {
+export function toSignalAttachment(input: string, field: string): string;
+export function toSignalAttachment(input: string | LargeString, field: string): string | LargeString;
+export function toSignalAttachment(input: string | LargeString, field: string): string | LargeString {
+  if (input instanceof LargeString) return largeAttachment(input, field);
   if (input.startsWith('data:')) {
     const parsed = parseDataUri(input);
     if (!parsed.ok) throw badRequest(field, parsed.reason);
@@ -65,9 +86,35 @@ export function toSignalAttachment(input: string, field: string): string {
   }
   const base64 = withoutLineBreaks(input);
   if (!isStrictBase64(base64)) {
-    throw badRequest(field, 'not valid base64 or a data:<mime>[;filename=<name>];base64,<data> URI');
+    throw badRequest(field, NOT_BASE64);
   }
   return formatDataUri({ mime: sniffMime(decodeHead(base64)), base64 });
+}
+
+const NOT_BASE64 = 'not valid base64 or a data:<mime>[;filename=<name>];base64,<data> URI';
+
+/**
+ * A large attachment, checked while its body was read. A value that is valid base64 or a data URI with valid
+ * base64 after its first `;base64,` goes to signal-cli as a header in front of the body's chunks. Plain text
+ * that is not base64 is refused at once; any other value (a data URI whose data is not base64 after its first
+ * marker) is checked as a string, exactly as a small one.
+ */
+function largeAttachment(input: LargeString, field: string): string | LargeString {
+  const isDataUri = input.head('data:'.length) === 'data:';
+  if (input.prefix === '' && input.base64Valid) {
+    if (!isDataUri) return input.base64Payload(dataUriHeader({ mime: sniffMime(decodeLargeHead(input)) }));
+    if (input.dataHeaderLength > 0) {
+      const header = parseHeader(input.head(input.dataHeaderLength).slice('data:'.length, -';base64,'.length));
+      if (!header.ok) throw badRequest(field, header.reason);
+      return input.base64Payload(dataUriHeader(header.value));
+    }
+  }
+  if (!isDataUri) throw badRequest(field, NOT_BASE64);
+  return toSignalAttachment(input.toString(), field);
+}
+
+function decodeLargeHead(input: LargeString): Buffer {
+  return Buffer.from(input.bytesAt(input.dataHeaderLength, SNIFF_BASE64_CHARS).toString('latin1'), 'base64');
 }
 
 /** Go's decoder skips CR and LF; copy the (possibly very large) string only when it has any. */

@@ -1,9 +1,11 @@
 // Small helpers the endpoint definitions share: reading validated input, building plans and responses.
+import { LargeString, hasLargeStrings } from '@signal-broker/large-json';
 import { z } from 'zod';
 
 import { sniffContentType } from './attachments.ts';
 import { badRequest, parseWith } from './errors.ts';
 import { binaryResultSchema, parseResult } from './mappers.ts';
+import { isBase64TextSchema } from './schemas.ts';
 import type { EndpointPlan, LocalAction, RestRequest, RestResponse, RpcCall } from './types.ts';
 
 /** Drop members whose value is `undefined`: only the options a request sets reach signal-cli. */
@@ -52,7 +54,38 @@ export function readBody<S extends z.ZodType>(schema: S, req: RestRequest, optio
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('request body', 'expected a JSON object');
   }
+  if (hasLargeStrings(body)) plainLargeStrings(schema, body);
   return parseWith(schema, body, 'request body');
+}
+
+/** The schema inside optional, nullable and default wrappers. */
+function unwrapped(schema: z.core.$ZodType): z.core.$ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def;
+    if (def.type !== 'optional' && def.type !== 'nullable' && def.type !== 'default') return s;
+    s = (def as unknown as { innerType: z.core.$ZodType }).innerType;
+  }
+}
+
+/**
+ * A large body's long strings arrive as LargeStrings. Those in `base64Text` fields stay; every other one
+ * (message text, say) becomes a plain string here, so the schema checks it like any string. In place.
+ */
+function plainLargeStrings(schema: z.core.$ZodType | undefined, value: unknown): unknown {
+  const s = schema === undefined ? undefined : unwrapped(schema);
+  if (value instanceof LargeString) return s !== undefined && isBase64TextSchema(s) ? value : value.toString();
+  if (typeof value !== 'object' || value === null) return value;
+  const def = s?._zod.def as { type?: string; element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> } | undefined;
+  if (Array.isArray(value)) {
+    const element = def?.type === 'array' ? def.element : undefined;
+    for (let i = 0; i < value.length; i++) value[i] = plainLargeStrings(element, value[i]);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  const shape = def?.type === 'object' ? def.shape : undefined;
+  for (const key of Object.keys(record)) record[key] = plainLargeStrings(shape === undefined || !Object.hasOwn(shape, key) ? undefined : shape[key], record[key]);
+  return value;
 }
 
 export function status(code: number, body?: unknown): RestResponse {

@@ -1,5 +1,6 @@
 // Shared zod building blocks. Request schemas carry no transforms, so `z.toJSONSchema` can describe them; the
 // semantic checks (recipient kinds, group ids, data URIs) run in the endpoint code and name the field.
+import { LargeString } from '@signal-broker/large-json';
 import { z } from 'zod';
 
 export const LIMITS = {
@@ -30,6 +31,27 @@ export const timestamp = z
 export const seconds = z.int().min(0).max(2 ** 31 - 1);
 
 export const identifier = z.string().max(LIMITS.identifier);
+
+function isBase64Text(value: unknown): value is string | LargeString {
+  return typeof value === 'string' || value instanceof LargeString;
+}
+
+/**
+ * A base64 or data-URI field (attachments, avatars, thumbnails): a string, or, from a large body, a
+ * LargeString that stays in the body's chunks. In the OpenAPI document it is a string. Every other string field
+ * of a large body gets a plain string (see `readBody`).
+ */
+export const base64Text = z
+  .custom<string | LargeString>(isBase64Text, {
+    error: (issue) => `Invalid input: expected string, received ${issue.input === null ? 'null' : Array.isArray(issue.input) ? 'array' : typeof issue.input}`,
+  })
+  .meta({ type: 'string' });
+
+/** Whether `schema` is (a copy of) `base64Text`. */
+export function isBase64TextSchema(schema: z.core.$ZodType): boolean {
+  const def = schema._zod.def as { type: string; fn?: unknown };
+  return def.type === 'custom' && def.fn === isBase64Text;
+}
 export const shortText = z.string().max(LIMITS.text);
 
 export const phoneNumber = z

@@ -1,17 +1,29 @@
-// Request bodies: read with a size limit and within a daemon-wide memory budget, parsed as JSON once. An empty
-// body is `undefined`. A body that is refused is not used: the answer says `Connection: close` and the socket
+// Request bodies: read with a size limit and within a daemon-wide memory budget, parsed as JSON once (a large
+// body chunk by chunk as it arrives, its long strings kept in the chunks they came in). An empty body is
+// `undefined`. A body that is refused is not used: the answer says `Connection: close` and the socket
 // is closed once it is written (after a short linger that discards what the client still sends, so the close
 // cannot reset the answer away), so a client cannot keep the daemon reading a body it will not use.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { SigError } from '@signal-broker/errors';
+import { SigError, isSigError } from '@signal-broker/errors';
+import { JsonBodyScanner } from '@signal-broker/large-json';
+import type { Retainer } from '@signal-broker/large-json';
 import { responseOf } from '../http/server.ts';
 
-/** Bodies up to this size are counted in the budget but never refused by it: ordinary sends always go through. */
+/**
+ * Bodies up to this size are read whole and parsed with JSON.parse (the fast path). They are counted in the
+ * budget but never refused by it: ordinary sends always go through. A larger body is scanned chunk by chunk
+ * as it arrives (JsonBodyScanner): its long strings stay in the chunks they came in, and only a small
+ * skeleton is parsed at the end.
+ */
 export const SMALL_BODY_BYTES = 1024 * 1024;
 
 /**
- * The bytes of request bodies held at once, daemon-wide, from the first byte read until the answer is written.
+ * The memory request bodies hold, daemon-wide. A body is charged its bytes from the first byte read (its
+ * declared length at once); a scanned body is also charged twice its skeleton (the skeleton text and what
+ * JSON.parse makes of it), which is small unless the body's bulk is not in long strings. The charge is kept
+ * until the answer is written and, for a body whose long strings go to signal-cli, until the JSON-RPC line
+ * that holds them has been written to signal-cli's stdin (or dropped): that is when the chunks are let go.
  * A body larger than `SMALL_BODY_BYTES` that would take the total over `limitBytes` is refused with
  * SIG_ERR_HTTP_BODY_MEMORY_BUSY (503), unless nothing else is held: one body up to the size limit always fits.
  */
@@ -36,18 +48,39 @@ export class BodyBudget {
   }
 }
 
-export async function readJsonBody(req: IncomingMessage, limitBytes: number, budget?: BodyBudget): Promise<unknown> {
-  let counted = 0;
-  const hold = (bytes: number, total: number): boolean => {
-    const ok = budget === undefined || budget.take(bytes, total <= SMALL_BODY_BYTES);
-    if (ok) counted += bytes;
+/**
+ * One body's charge in the budget. The request holds it until its response closes; every JSON-RPC line that
+ * carries one of the body's LargeStrings holds it until the line is written or dropped. The bytes go back to
+ * the budget when the last holder lets go.
+ */
+class BodyCharge implements Retainer {
+  bytes = 0;
+  private holders = 1;
+
+  constructor(private readonly budget: BodyBudget) {}
+
+  take(bytes: number, force: boolean): boolean {
+    const ok = this.budget.take(bytes, force);
+    if (ok) this.bytes += bytes;
     return ok;
-  };
-  if (budget !== undefined) {
-    const release = () => {
-      budget.release(counted);
-      counted = 0;
-    };
+  }
+
+  retain(): void {
+    // A holder after the last let go (not expected): charge the bytes again.
+    if (this.holders++ === 0) this.budget.take(this.bytes, true);
+  }
+
+  release(): void {
+    if (this.holders === 0) return;
+    if (--this.holders === 0) this.budget.release(this.bytes);
+  }
+}
+
+export async function readJsonBody(req: IncomingMessage, limitBytes: number, budget?: BodyBudget): Promise<unknown> {
+  const charge = budget === undefined ? undefined : new BodyCharge(budget);
+  const hold = (bytes: number, total: number): boolean => charge === undefined || charge.take(bytes, total <= SMALL_BODY_BYTES);
+  if (charge !== undefined) {
+    const release = () => charge.release();
     const res = responseOf(req);
     if (res === undefined) req.once('close', release);
     else res.once('close', release);
@@ -58,7 +91,12 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number, bud
   // With a length given, the whole body is counted before any of it is read.
   if (Number.isFinite(declared) && declared > 0 && !hold(declared, declared)) throw refuse(req, memoryBusy(budget!));
   const known = Number.isFinite(declared);
-  const { chunks, size } = await collect(req, limitBytes, known ? undefined : hold, budget);
+  const { chunks, size, scanner } = await collect(req, limitBytes, known ? undefined : hold, budget, charge);
+  if (scanner !== undefined) {
+    const value = scanner.finish();
+    charge?.take(2 * scanner.skeletonBytes, true);
+    return value;
+  }
   if (size === 0) return undefined;
   let text = Buffer.concat(chunks, size).toString('utf8');
   chunks.length = 0;
@@ -72,33 +110,54 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number, bud
   }
 }
 
-/** Collects the body with plain 'data'/'end' listeners (cheaper than async iteration on the hot path). */
+/**
+ * Collects the body with plain 'data'/'end' listeners (cheaper than async iteration on the hot path). Once the
+ * body is past SMALL_BODY_BYTES, each chunk goes to a JsonBodyScanner as it arrives instead; a body the
+ * scanner finds is not JSON is refused at once.
+ */
 function collect(
   req: IncomingMessage,
   limitBytes: number,
   hold: ((bytes: number, total: number) => boolean) | undefined,
   budget: BodyBudget | undefined,
-): Promise<{ chunks: Buffer[]; size: number }> {
+  owner: Retainer | undefined,
+): Promise<{ chunks: Buffer[]; size: number; scanner: JsonBodyScanner | undefined }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let scanner: JsonBodyScanner | undefined;
     let settled = false;
     const stop = (err: SigError) => {
       settled = true;
       req.off('data', onData);
       chunks.length = 0;
+      scanner = undefined;
       reject(refuse(req, err));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) return stop(tooLarge(limitBytes));
       if (hold !== undefined && !hold(chunk.length, size)) return stop(memoryBusy(budget!));
-      chunks.push(chunk);
+      if (scanner === undefined && size <= SMALL_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      try {
+        if (scanner === undefined) {
+          scanner = new JsonBodyScanner({ owner });
+          for (const c of chunks) scanner.push(c);
+          chunks.length = 0;
+        }
+        scanner.push(chunk);
+      } catch (err) {
+        if (!isSigError(err)) throw err;
+        stop(err);
+      }
     };
     req.on('data', onData);
     req.once('end', () => {
       settled = true;
-      resolve({ chunks, size });
+      resolve({ chunks, size, scanner });
     });
     req.once('error', (err) => {
       settled = true;

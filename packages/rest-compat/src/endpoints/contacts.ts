@@ -21,7 +21,7 @@ import {
   toStickerPackEntry,
   userStatusesSchema,
 } from '../mappers.ts';
-import { LIMITS, booleanQuery, identifier, numberPath, phoneNumber, seconds, shortText } from '../schemas.ts';
+import { LIMITS, base64Text, booleanQuery, identifier, numberPath, phoneNumber, seconds, shortText } from '../schemas.ts';
 import type { Endpoint, RestRequest } from '../types.ts';
 
 const allRecipientsQuery = z.object({
@@ -137,7 +137,7 @@ export const syncContacts: Endpoint = {
 
 export const profileBody = z.object({
   name: required(LIMITS.text),
-  base64_avatar: z.string().optional().meta({ description: 'Base64 image or data: URI. Leaving it out removes the avatar (as upstream).' }),
+  base64_avatar: base64Text.optional().meta({ description: 'Base64 image or data: URI. Leaving it out removes the avatar (as upstream).' }),
   about: shortText.optional(),
 });
 

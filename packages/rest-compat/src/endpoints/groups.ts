@@ -16,6 +16,7 @@ import {
 } from '../mappers.ts';
 import {
   LIMITS,
+  base64Text,
   booleanQuery,
   groupLink,
   groupPermissions,
@@ -139,7 +140,7 @@ export const getGroup: Endpoint = {
 export const updateGroupBody = z.object({
   name: shortText.optional(),
   description: shortText.optional(),
-  base64_avatar: z.string().optional().meta({ description: 'Base64 image or data: URI.' }),
+  base64_avatar: base64Text.optional().meta({ description: 'Base64 image or data: URI.' }),
   expiration_time: seconds.optional(),
   group_link: groupLink.optional(),
   permissions: groupPermissions.optional(),

@@ -7,11 +7,11 @@ import { badRequest } from '../errors.ts';
 import { accountOrThrow, classifyRecipient, individualOrThrow, toSignalGroupId } from '../identifiers.ts';
 import type { RecipientClass } from '../identifiers.ts';
 import { sendResponse, sendResponseBody } from '../mappers.ts';
-import { LIMITS, identifier, mention, phoneNumber, timestamp } from '../schemas.ts';
+import { LIMITS, base64Text, identifier, mention, phoneNumber, timestamp } from '../schemas.ts';
 import { parseStyledText } from '../styled-text.ts';
 import type { Endpoint, PlanContext } from '../types.ts';
 
-const base64Item = z.string().meta({
+const base64Item = base64Text.meta({
   description: "'<BASE64 DATA>' or 'data:<MIME-TYPE>;base64,<BASE64 DATA>' or 'data:<MIME-TYPE>;filename=<FILENAME>;base64,<BASE64 DATA>'",
 });
 
@@ -47,7 +47,7 @@ export const sendV2Body = z.object({
       url: z.string().max(LIMITS.text),
       title: z.string().max(LIMITS.text).optional(),
       description: z.string().max(LIMITS.text).optional(),
-      base64_thumbnail: z.string().optional(),
+      base64_thumbnail: base64Text.optional(),
     })
     .optional(),
   view_once: z.boolean().optional(),

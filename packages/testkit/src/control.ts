@@ -92,7 +92,6 @@ export class FakeControl {
   private socket: Socket;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private buffered = '';
   private lastPid: number | undefined;
 
   private constructor(
@@ -118,14 +117,20 @@ export class FakeControl {
 
   private attach(socket: Socket): void {
     socket.setEncoding('utf8');
+    // Answers can be tens of megabytes (request records holding large attachments): look for the newline in
+    // the new chunk only, and keep the partial line as pieces, so a long answer costs linear time.
+    let parts: string[] = [];
     socket.on('data', (chunk: string) => {
-      this.buffered += chunk;
+      let start = 0;
       let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
+      while ((nl = chunk.indexOf('\n', start)) >= 0) {
+        parts.push(chunk.slice(start, nl));
+        const line = parts.length === 1 ? parts[0]! : parts.join('');
+        parts = [];
+        start = nl + 1;
         this.onAnswer(line);
       }
+      if (start < chunk.length) parts.push(chunk.slice(start));
     });
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -237,7 +242,6 @@ export class FakeControl {
       if (left <= 0) throw new FakeControlError(`no new fake process on ${this.socketPath} within ${timeoutMs} ms`, 'SIG_ERR_FAKE_CONTROL_CONNECT');
       const socket = await connectWithRetry(this.socketPath, left);
       this.socket = socket;
-      this.buffered = '';
       this.attach(socket);
       try {
         const s = await this.state();

@@ -43,6 +43,14 @@ describe('OpenAPI document', () => {
     expect(operations).toBe(endpoints.length + 1);
   });
 
+  it('documents the busy answers: 429 for the unscoped share and link cap, 503 and 504 for calls', () => {
+    const responses = (path: string, method: string) => (doc.paths[path]?.[method] as unknown as { responses: Record<string, { description: string }> }).responses;
+    expect(responses('/v1/qrcodelink', 'get')['429']?.description).toContain('SIG_ERR_LINK_BUSY');
+    expect(responses('/v1/qrcodelink', 'get')['429']?.description).toContain('SIG_ERR_RPC_UNSCOPED_BUSY');
+    expect(responses('/v2/send', 'post')['429']?.description).toContain('challenge');
+    for (const code of ['503', '504']) expect(responses('/v2/send', 'post')[code], code).toBeDefined();
+  });
+
   it('every operation it lists is routed to an endpoint (not the router\'s 404/405), and none answers 5xx', async () => {
     const placeholders: Record<string, string> = { number: encodeURIComponent(A), deviceId: '2', token: '123456', attachment: 'no-such-file' };
     const problems: string[] = [];

@@ -24,7 +24,14 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   404: 'Not found',
   429: 'Rate limited: solve the challenge (challenge_tokens) via /v1/accounts/{number}/rate-limit-challenge',
   501: 'Not implemented by signal-cli 0.13.19',
+  503: 'signal-cli is not ready, restarting or stopped, or the account has too many calls waiting; retry later (the code says which)',
+  504: 'signal-cli did not answer before the deadline, counted from when the request arrived',
 };
+
+/** Calls that belong to no account have their own bounded share; device links their own cap. */
+const BUSY_429 =
+  'Too many at once: more calls that belong to no account than SIGNAL_BROKER_UNSCOPED_MAX_IN_FLIGHT (SIG_ERR_RPC_UNSCOPED_BUSY), or more open device links than SIGNAL_BROKER_MAX_LINK_SESSIONS (SIG_ERR_LINK_BUSY); retry later';
+const UNSCOPED_TAGS = new Set(['Devices', 'Accounts']);
 
 function errorResponse(status: number): Record<string, unknown> {
   return { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: ERROR_REF } } };
@@ -59,7 +66,12 @@ function operation(e: Endpoint): Record<string, unknown> {
   }
   const responses: Record<string, unknown> = { [String(e.successStatus)]: success, '400': errorResponse(400) };
   if (SENDING_TAGS.has(e.tags[0] ?? '')) responses['429'] = errorResponse(429);
+  else if (UNSCOPED_TAGS.has(e.tags[0] ?? '')) responses['429'] = { ...errorResponse(429), description: BUSY_429 };
   if (e.unsupported !== undefined) responses['501'] = errorResponse(501);
+  if (e.unsupported === undefined) {
+    responses['503'] = errorResponse(503);
+    responses['504'] = errorResponse(504);
+  }
   responses['default'] = { description: 'Error', content: { 'application/json': { schema: ERROR_REF } } };
 
   const op: Record<string, unknown> = {

@@ -137,11 +137,28 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
 
   let accountsLoaded!: () => void;
   const firstAccounts = new Promise<void>((resolve) => (accountsLoaded = resolve));
+  let warnedPending = 0;
   async function refreshAccounts(): Promise<void> {
     try {
       const accounts = (await signalCli.api.listAccounts()).map((a) => a.number);
       broker.syncAccounts(accounts);
       log.info({ accounts: accounts.map(accountTag) }, 'accounts loaded');
+      // Each account has at most its in-flight share at signal-cli, plus the unscoped share: the pending table
+      // must hold all of that, or one account's backlog could still make another's calls fail.
+      const worst = accounts.length * config.rest.accountMaxInFlight + config.rest.unscopedMaxInFlight;
+      if (worst > config.signalCli.maxPending && worst !== warnedPending) {
+        warnedPending = worst;
+        log.warn(
+          {
+            code: 'SIG_ERR_CONFIG_INVALID',
+            accounts: accounts.length,
+            perAccount: config.rest.accountMaxInFlight,
+            unscoped: config.rest.unscopedMaxInFlight,
+            maxPending: config.signalCli.maxPending,
+          },
+          `up to ${worst} calls can be at signal-cli at once, more than SIGNAL_BROKER_MAX_PENDING_REQUESTS; raise it, or lower SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT`,
+        );
+      }
       accountsLoaded();
     } catch (err) {
       log.error({ err }, 'listAccounts failed; keeping the accounts known so far');

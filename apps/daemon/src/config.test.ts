@@ -41,6 +41,40 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads RECEIVE_WEBHOOK_URL and SIGNAL_BROKER_WEBHOOKS, with ids that depend only on the definition', () => {
+    const env = {
+      HOME: '/home/u',
+      RECEIVE_WEBHOOK_URL: 'http://hooks.local:9000/receive',
+      SIGNAL_BROKER_WEBHOOKS: '[{"url":"https://a.example/x","accounts":["+4915112345678","+15555550123"],"secret":"k"},{"url":"https://b.example/"}]',
+    };
+    const hooks = loadConfig(env).webhooks.configured;
+    expect(hooks).toEqual([
+      { id: expect.stringMatching(/^env-[0-9a-f]{16}$/), url: 'http://hooks.local:9000/receive', accounts: null, secret: null },
+      { id: expect.stringMatching(/^cfg-[0-9a-f]{16}$/), url: 'https://a.example/x', accounts: ['+15555550123', '+4915112345678'], secret: 'k' },
+      { id: expect.stringMatching(/^cfg-[0-9a-f]{16}$/), url: 'https://b.example/', accounts: null, secret: null },
+    ]);
+    expect(loadConfig(env).webhooks.configured.map((h) => h.id)).toEqual(hooks.map((h) => h.id));
+    expect(new Set(hooks.map((h) => h.id)).size).toBe(3);
+    // The secret is not part of the identity: changing it keeps the position.
+    const rotated = loadConfig({ ...env, SIGNAL_BROKER_WEBHOOKS: env.SIGNAL_BROKER_WEBHOOKS.replace('"k"', '"k2"') });
+    expect(rotated.webhooks.configured[1]!.id).toBe(hooks[1]!.id);
+  });
+
+  it('refuses webhooks that cannot work, saying why', () => {
+    const base = { HOME: '/home/u' };
+    expect(problems({ ...base, RECEIVE_WEBHOOK_URL: 'ftp://x.example/' })).toEqual([expect.stringMatching(/^RECEIVE_WEBHOOK_URL=.*must use http or https/)]);
+    expect(problems({ ...base, SIGNAL_BROKER_WEBHOOKS: '{nope' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_WEBHOOKS: not valid JSON/)]);
+    expect(problems({ ...base, SIGNAL_BROKER_WEBHOOKS: '[{"url":"https://a.example","accounts":["123"]}]' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_WEBHOOKS\[0\.accounts\.0\]: an account must be a phone number/),
+    ]);
+    expect(problems({ ...base, SIGNAL_BROKER_WEBHOOKS: '[{"url":"https://a.example"},{"url":"https://a.example"}]' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_WEBHOOKS\[1\]: the same URL and accounts are listed twice/),
+    ]);
+    expect(problems({ ...base, RECEIVE_WEBHOOK_URL: 'http://h.local/', SIGNAL_BROKER_INBOX: 'off' })).toEqual([
+      expect.stringMatching(/webhooks read from the inbox, which SIGNAL_BROKER_INBOX=off turns off/),
+    ]);
+  });
+
   it('refuses a SIGNAL_BROKER_ variable it does not know', () => {
     expect(problems({ SIGNAL_BROKER_LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_LOG_PRETTY: unknown setting/)]);
   });

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
+import { configWebhookId, normaliseAccounts, urlProblem, webhookInputSchema } from './webhooks/definition.ts';
+import type { ConfiguredWebhook } from './webhooks/service.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
@@ -30,6 +32,11 @@ const schema = z.object({
   JSON_RPC_TRUST_NEW_IDENTITIES: z.enum(['on-first-use', 'always', 'never']).optional(),
   DEFAULT_SIGNAL_TEXT_MODE: z.enum(['normal', 'styled']).default('normal'),
   BUILD_VERSION: z.string().optional(),
+  // Posts each received message's raw JSON-RPC line; a durable webhook here (see webhooks/service.ts).
+  RECEIVE_WEBHOOK_URL: z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
 
   // signal-broker's own
   SIGNAL_CLI_BIN: z.string().min(1).optional(),
@@ -65,15 +72,20 @@ const schema = z.object({
   SIGNAL_BROKER_INBOX_MAX_AGE_MS: int(0, 3_153_600_000_000).default(30 * 24 * 60 * 60 * 1000),
   SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   SIGNAL_BROKER_INBOX_HOLD_MAX: int(1, 10_000_000).default(10_000),
+  SIGNAL_BROKER_WEBHOOKS: z.string().optional(),
+  SIGNAL_BROKER_WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS: int(1, 3_600_000).default(1_000),
+  SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(300_000),
+  SIGNAL_BROKER_WEBHOOK_MAX: int(0, 10_000).default(100),
 });
+
+const webhookList = z.array(webhookInputSchema).max(1_000);
 
 /**
  * signal-cli-rest-api settings that cannot work here; setting one stops start-up with the reason rather
  * than being silently ignored.
  */
 const REFUSED: Record<string, (value: string) => string | undefined> = {
-  RECEIVE_WEBHOOK_URL: () =>
-    'webhooks are not available yet (they come with the durable inbox); connect to the /v1/receive/{number} WebSocket instead',
   ENABLE_PLUGINS: (v) => (['true', '1'].includes(v.toLowerCase()) ? 'Lua plugins are not supported' : undefined),
   SIGNAL_CLI_CMD_TIMEOUT: () => 'applies to normal/native mode only; use SIGNAL_BROKER_REQUEST_TIMEOUT_MS',
   AUTO_RECEIVE_SCHEDULE: () => 'applies to normal/native mode only; messages are received continuously here',
@@ -140,6 +152,14 @@ export interface Config {
     /** Messages held in memory while the inbox cannot be written, before signal-cli is no longer read. */
     holdMax: number;
   };
+  webhooks: {
+    /** RECEIVE_WEBHOOK_URL and SIGNAL_BROKER_WEBHOOKS, with ids derived from their definitions. */
+    configured: readonly ConfiguredWebhook[];
+    timeoutMs: number;
+    retry: { initialDelayMs: number; maxDelayMs: number };
+    /** Webhooks that POST /v1/webhooks may create. */
+    max: number;
+  };
   /** Who may reach the daemon from a browser or by a DNS name (see `http/request-guard.ts`). */
   access: {
     /** Origins (`scheme://host[:port]`) allowed besides the daemon's own; `*` allows every Origin. */
@@ -186,6 +206,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   const e = parsed.data;
   const allowedOrigins = parseAllowedOrigins(e.SIGNAL_BROKER_ALLOWED_ORIGINS, problems);
   const allowedHosts = parseAllowedHosts(e.SIGNAL_BROKER_ALLOWED_HOSTS, problems);
+  const webhooks = parseWebhooks(e.RECEIVE_WEBHOOK_URL, e.SIGNAL_BROKER_WEBHOOKS, problems);
+  if (webhooks.length > 0 && e.SIGNAL_BROKER_INBOX === 'off') {
+    problems.push(
+      'RECEIVE_WEBHOOK_URL / SIGNAL_BROKER_WEBHOOKS: webhooks read from the inbox, which SIGNAL_BROKER_INBOX=off turns off; turn the inbox on or remove the webhooks',
+    );
+  }
+  if (e.SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS < e.SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS) {
+    problems.push('SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS: must not be smaller than SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS');
+  }
   if (problems.length > 0) {
     throw new SigError('SIG_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, {
       details: { problems },
@@ -245,8 +274,51 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       retentionIntervalMs: e.SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS,
       holdMax: e.SIGNAL_BROKER_INBOX_HOLD_MAX,
     }),
+    webhooks: Object.freeze({
+      configured: Object.freeze(webhooks),
+      timeoutMs: e.SIGNAL_BROKER_WEBHOOK_TIMEOUT_MS,
+      retry: Object.freeze({ initialDelayMs: e.SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS, maxDelayMs: e.SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS }),
+      max: e.SIGNAL_BROKER_WEBHOOK_MAX,
+    }),
     access: Object.freeze({ allowedOrigins: Object.freeze(allowedOrigins), allowedHosts: Object.freeze(allowedHosts) }),
   });
+}
+
+/** RECEIVE_WEBHOOK_URL (every account, no signature) and SIGNAL_BROKER_WEBHOOKS (a JSON array of {url, accounts?, secret?}). */
+function parseWebhooks(receiveUrl: string | undefined, list: string | undefined, problems: string[]): ConfiguredWebhook[] {
+  const hooks: ConfiguredWebhook[] = [];
+  if (receiveUrl !== undefined) {
+    hooks.push({ id: configWebhookId('RECEIVE_WEBHOOK_URL', receiveUrl, null), url: receiveUrl, accounts: null, secret: null });
+  }
+  if (list === undefined) return hooks;
+  const example = 'for example [{"url":"https://hooks.example/signal","accounts":["+4915112345678"],"secret":"…"}]';
+  let json: unknown;
+  try {
+    json = JSON.parse(list);
+  } catch {
+    problems.push(`SIGNAL_BROKER_WEBHOOKS: not valid JSON; write a JSON array of webhooks, ${example}`);
+    return hooks;
+  }
+  const parsed = webhookList.safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const where = issue.path.length > 0 ? `[${issue.path.join('.')}]` : '';
+      problems.push(`SIGNAL_BROKER_WEBHOOKS${where}: ${issue.message} (${example})`);
+    }
+    return hooks;
+  }
+  const seen = new Set<string>();
+  for (const [i, entry] of parsed.data.entries()) {
+    const accounts = normaliseAccounts(entry.accounts);
+    const id = configWebhookId('SIGNAL_BROKER_WEBHOOKS', entry.url, accounts);
+    if (seen.has(id)) {
+      problems.push(`SIGNAL_BROKER_WEBHOOKS[${i}]: the same URL and accounts are listed twice`);
+      continue;
+    }
+    seen.add(id);
+    hooks.push({ id, url: entry.url, accounts, secret: entry.secret ?? null });
+  }
+  return hooks;
 }
 
 function listOf(value: string | undefined): string[] {

@@ -21,6 +21,8 @@ import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { createLocalActions } from './rest/local-actions.ts';
 import { addRestRoutes } from './rest/routes.ts';
+import { addWebhookRoutes } from './webhooks/routes.ts';
+import { WebhookService } from './webhooks/service.ts';
 import { ReceiveGateway, validateNumber } from './ws/receive-gateway.ts';
 
 /** signal-cli methods whose failures can be identity failures a trust mode of `always` resolves. */
@@ -119,9 +121,24 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     maxUnscopedCalls: config.rest.unscopedMaxInFlight,
   });
   broker.start();
+  // Webhooks are durable consumers of the inbox, outside the actors: a slow receiver holds only itself.
+  const webhooks = broker.inboxEnabled
+    ? new WebhookService({
+        reader: broker.inboxReader(),
+        accounts: () => broker.accounts(),
+        configured: config.webhooks.configured,
+        timeoutMs: config.webhooks.timeoutMs,
+        retry: config.webhooks.retry,
+        maxWebhooks: config.webhooks.max,
+        userAgent: `signal-broker/${DAEMON_VERSION}`,
+        logger,
+      })
+    : undefined;
   try {
     await broker.startInbox();
+    await webhooks?.start();
   } catch (err) {
+    await webhooks?.stop();
     await engine?.close();
     throw err;
   }
@@ -209,8 +226,14 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     })
     .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
     .get('/v1/admin/actors', ({ res }) =>
-      sendJson(res, 200, { daemon: { version: DAEMON_VERSION, websockets: gateway.size }, signalCli: signalCli.dump(), broker: broker.dump() }),
+      sendJson(res, 200, {
+        daemon: { version: DAEMON_VERSION, websockets: gateway.size },
+        signalCli: signalCli.dump(),
+        broker: broker.dump(),
+        webhooks: webhooks?.dump() ?? [],
+      }),
     );
+  addWebhookRoutes(router, webhooks);
 
   addRestRoutes(router, {
     refreshAccounts,
@@ -262,7 +285,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         log.info('shutting down');
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await gateway.closeAll();
+        // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
+        await Promise.all([gateway.closeAll(), webhooks?.stop()]);
         await signalCli.stop();
         broker.stop();
         await broker.closeInbox().catch((err: unknown) => log.error({ err }, 'could not store the inbox positions'));

@@ -71,6 +71,9 @@ export const errorCatalog = {
   SIG_ERR_INBOX_OFF: { status: 409, message: 'the inbox is turned off (SIGNAL_BROKER_INBOX=off)' },
   SIG_ERR_INBOX_BAD_POSITION: { status: 400, message: 'that sequence number is past the end of the account\'s inbox' },
   SIG_ERR_WEBHOOK_NOT_FOUND: { status: 404, message: 'no such webhook' },
+  SIG_ERR_WEBHOOK_BAD_URL: { status: 400, message: 'a webhook URL must be an absolute http or https URL' },
+  SIG_ERR_WEBHOOK_CONFIGURED: { status: 409, message: 'this webhook comes from the configuration; remove it there' },
+  SIG_ERR_WEBHOOK_LIMIT: { status: 409, message: 'too many webhooks are defined' },
 } as const satisfies Record<string, { status: number; message: string; jsonRpcCode?: number }>;
 
 export type SigErrorCode = keyof typeof errorCatalog;

@@ -56,6 +56,7 @@ const schema = z.object({
   SIGNAL_BROKER_WS_PING_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
   SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
+  SIGNAL_BROKER_SSE_RETRY_MS: int(100, 600_000).default(2_000),
   SIGNAL_BROKER_MAX_BODY_BYTES: int(1_024, 1_073_741_824).default(100 * 1024 * 1024),
   SIGNAL_BROKER_BODY_MEMORY_BYTES: int(1_024, 17_179_869_184).default(256 * 1024 * 1024),
   SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT: int(1, 1_000).default(8),
@@ -138,6 +139,10 @@ export interface Config {
     pingIntervalMs: number;
     maxBufferedBytes: number;
     maxClientFrameBytes: number;
+  };
+  sse: {
+    /** The `retry:` hint: how long an EventSource client waits before it reconnects. */
+    retryMs: number;
   };
   shutdownTimeoutMs: number;
   /** Where signal-broker keeps its own state (the inbox database); default `<signal-cli config dir>/signal-broker`. */
@@ -261,6 +266,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxBufferedBytes: e.SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES,
       maxClientFrameBytes: e.SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES,
     }),
+    sse: Object.freeze({ retryMs: e.SIGNAL_BROKER_SSE_RETRY_MS }),
     shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.SIGNAL_BROKER_DATA_DIR ?? join(configDir, 'signal-broker'),
     inbox: Object.freeze({

@@ -21,9 +21,11 @@ import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { createLocalActions } from './rest/local-actions.ts';
 import { addRestRoutes } from './rest/routes.ts';
+import { ReceivePull } from './rest/receive-pull.ts';
+import { EventStreams } from './sse/events.ts';
 import { addWebhookRoutes } from './webhooks/routes.ts';
 import { WebhookService } from './webhooks/service.ts';
-import { ReceiveGateway, validateNumber } from './ws/receive-gateway.ts';
+import { ReceiveGateway } from './ws/receive-gateway.ts';
 
 /** signal-cli methods whose failures can be identity failures a trust mode of `always` resolves. */
 const SEND_FAMILY = new Set(['send', 'sendReaction', 'sendReceipt', 'sendTyping', 'remoteDelete']);
@@ -32,7 +34,7 @@ export interface Daemon {
   readonly address: AddressInfo;
   readonly signalCli: SignalCli;
   readonly broker: Broker;
-  /** Stop accepting, close WebSockets with 1001, stop signal-cli. Idempotent. */
+  /** Stop accepting, close WebSockets with 1001 and event streams, answer waiting pulls, stop signal-cli. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -198,16 +200,21 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
   });
 
+  const events = new EventStreams({
+    broker,
+    logger,
+    heartbeatIntervalMs: config.ws.pingIntervalMs,
+    maxBufferedBytes: config.ws.maxBufferedBytes,
+    retryMs: config.sse.retryMs,
+    closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
+  });
+  const pull = new ReceivePull(broker);
+
   const openApi = buildOpenApi({ version: config.buildVersion });
   const router = new Router()
-    .get('/v1/receive/{number}', ({ params }) => {
-      validateNumber(params.number ?? '');
-      throw new SigError(
-        'SIG_ERR_WS_UPGRADE_REQUIRED',
-        "websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header; " +
-          'connect with a WebSocket client (ws://HOST:PORT/v1/receive/<number>) to receive messages',
-      );
-    })
+    // With an upgrade this path is the WebSocket (gateway.handleUpgrade); a plain GET is the pull.
+    .get('/v1/receive/{number}', pull.handle)
+    .get('/v1/events/{number}', events.handle)
     .get('/livez', ({ res }) => sendJson(res, 200, { status: 'ok' }))
     .get('/readyz', ({ res }) => {
       const dump = signalCli.dump();
@@ -227,7 +234,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
     .get('/v1/admin/actors', ({ res }) =>
       sendJson(res, 200, {
-        daemon: { version: DAEMON_VERSION, websockets: gateway.size },
+        daemon: { version: DAEMON_VERSION, websockets: gateway.size, eventStreams: events.size, pulls: pull.size },
         signalCli: signalCli.dump(),
         broker: broker.dump(),
         webhooks: webhooks?.dump() ?? [],
@@ -285,8 +292,9 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         log.info('shutting down');
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        pull.closeAll();
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
-        await Promise.all([gateway.closeAll(), webhooks?.stop()]);
+        await Promise.all([gateway.closeAll(), events.closeAll(), webhooks?.stop()]);
         await signalCli.stop();
         broker.stop();
         await broker.closeInbox().catch((err: unknown) => log.error({ err }, 'could not store the inbox positions'));

@@ -41,11 +41,17 @@ export interface DaemonHandle {
 }
 
 export interface ActorsDump {
-  daemon: { websockets: number };
+  daemon: { websockets: number; eventStreams: number; pulls: number };
   signalCli: { status: string; context: { pid: number | null; generation: number } };
   broker: {
     cliStatus: string;
-    accounts: Array<{ account: string; state: string; subscribers: Array<{ id: string; framesDelivered: number }>; counters: Record<string, number> }>;
+    accounts: Array<{
+      account: string;
+      state: string;
+      subscribers: Array<{ id: string; framesDelivered: number; consumer: string | null; acked: number }>;
+      inbox: { head: number; shared: number; backlog: number } | null;
+      counters: Record<string, number>;
+    }>;
     totals: { subscribers: number; accounts: number };
   };
 }

@@ -80,14 +80,14 @@ describe('receive WebSocket', () => {
     expect(daemon.logs.filter((l) => l.level >= 50)).toEqual([]);
   });
 
-  it('explains how to connect when a plain GET arrives', async () => {
+  it('a plain GET on the same path is the pull, not the WebSocket (receive.pull.test.ts)', async () => {
     daemon = await startDaemon();
-    const res = await fetch(`${daemon.baseUrl}/v1/receive/%2B15555550123`);
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: string; code: string };
-    expect(body.code).toBe('SIG_ERR_WS_UPGRADE_REQUIRED');
-    expect(body.error).toContain("'upgrade' token not found in 'Connection' header");
-    expect(body.error).toContain('ws://');
+    const res = await fetch(`${daemon.baseUrl}/v1/receive/%2B15555550123?timeout=0`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual([]);
+    const client = await connect(daemon.wsUrl(FIXTURE_ACCOUNT));
+    await daemon.control.emit({ account: FIXTURE_ACCOUNT, count: 1 });
+    await until(() => client.frames.length === 1);
   });
 
   it('ignores small client frames and closes with 1009 over the limit', async () => {

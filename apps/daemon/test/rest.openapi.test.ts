@@ -7,6 +7,7 @@ import type { DaemonHandle } from './harness.ts';
 
 const A = '+15555550123';
 const RECEIVE = '/v1/receive/{number}';
+const EVENTS = '/v1/events/{number}';
 
 interface OpenApi {
   openapi: string;
@@ -35,12 +36,13 @@ describe('OpenAPI document', () => {
     expect(doc.info.version).toBe(about.version);
   });
 
-  it('lists every endpoint with its method and operationId, plus the WebSocket receive', () => {
+  it('lists every endpoint with its method and operationId, plus the receive route and the event stream', () => {
     const missing = endpoints.filter((e) => doc.paths[e.path]?.[e.method.toLowerCase()]?.operationId !== e.id).map((e) => `${e.method} ${e.path}`);
     expect(missing).toEqual([]);
     expect(doc.paths[RECEIVE]?.['get']?.operationId).toBe('receive');
+    expect(doc.paths[EVENTS]?.['get']?.operationId).toBe('receiveEvents');
     const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
-    expect(operations).toBe(endpoints.length + 1);
+    expect(operations).toBe(endpoints.length + 2);
   });
 
   it('documents the busy answers: 429 for the unscoped share and link cap, 503 and 504 for calls', () => {
@@ -57,7 +59,7 @@ describe('OpenAPI document', () => {
     let checked = 0;
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const method of Object.keys(item)) {
-        if (path === RECEIVE) continue;
+        if (path === RECEIVE || path === EVENTS) continue;
         const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => placeholders[name] ?? 'x');
         const res = await fetch(d.baseUrl + url, { method: method.toUpperCase() });
         const text = await res.text();
@@ -75,10 +77,15 @@ describe('OpenAPI document', () => {
     expect(checked).toBe(endpoints.length);
   });
 
-  it('the receive operation is routed too: without an upgrade it explains that a WebSocket is needed', async () => {
-    const res = await fetch(`${d.baseUrl}/v1/receive/${encodeURIComponent(A)}`);
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code: 'SIG_ERR_WS_UPGRADE_REQUIRED' });
+  it('the receive and event stream operations are routed too: a plain GET pulls, and the stream opens', async () => {
+    const res = await fetch(`${d.baseUrl}/v1/receive/${encodeURIComponent(A)}?timeout=0`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual([]);
+    const stream = new AbortController();
+    const events = await fetch(`${d.baseUrl}/v1/events/${encodeURIComponent(A)}`, { signal: stream.signal });
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toBe('text/event-stream');
+    stream.abort();
   });
 
   it('a path that is not in the document is the router\'s 404, and a wrong method 405 (the check above can fail)', async () => {

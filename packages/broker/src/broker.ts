@@ -189,6 +189,8 @@ export class Broker {
   private readonly executeUnscoped: UnscopedExecutor;
   private readonly unscoped: UnscopedDump;
   private nextSubscriber = 0;
+  /** The latest pull of each account (pulls of one account read and move the shared position in turn). */
+  private readonly pulling = new Map<string, Promise<void>>();
   private nextCall = 0;
   private unroutedErrors = 0;
   private readonly feed: Feed | undefined;
@@ -471,11 +473,25 @@ export class Broker {
       }
     }
     if (signal?.aborted) return [];
-    const from = position.shared;
-    const entries = await feed.read(account, from, max);
-    const last = entries.at(-1);
-    if (last !== undefined) feed.advanceShared(account, last.seq);
-    return entries;
+    // Pulls of one account read and move the shared position one at a time: two at once would both read
+    // from the same position and return the same messages twice.
+    const take = async () => {
+      const entries = await feed.read(account, position.shared, max);
+      const last = entries.at(-1);
+      if (last !== undefined) feed.advanceShared(account, last.seq);
+      return entries;
+    };
+    const previous = this.pulling.get(account);
+    const mine = previous === undefined ? take() : previous.then(take, take);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pulling.set(account, settled);
+    void settled.then(() => {
+      if (this.pulling.get(account) === settled) this.pulling.delete(account);
+    });
+    return mine;
   }
 
   /** Reads for consumers outside the actors (webhooks): the inbox, its head, and a wait for new messages. */

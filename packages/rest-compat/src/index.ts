@@ -49,3 +49,5 @@ export {
 } from './mappers.ts';
 export { qrPng } from './qr.ts';
 export { LIMITS } from './schemas.ts';
+export { PULL_MAX_MESSAGES, PULL_MAX_TIMEOUT_SECONDS, consumerQuery, pullQuery, readPullQuery } from './receive.ts';
+export type { PullRequest } from './receive.ts';

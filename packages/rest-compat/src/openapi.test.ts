@@ -85,9 +85,9 @@ describe('buildOpenApi', () => {
     if (e.deprecated) expect(op?.deprecated).toBe(true);
   });
 
-  it('has no operations other than the endpoints and the WebSocket receive route', () => {
+  it('has no operations other than the endpoints, the receive route and the event stream', () => {
     const ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
-    expect(ops.sort()).toEqual([...endpoints.map((e) => `${e.method} ${e.path}`), 'GET /v1/receive/{number}'].sort());
+    expect(ops.sort()).toEqual([...endpoints.map((e) => `${e.method} ${e.path}`), 'GET /v1/receive/{number}', 'GET /v1/events/{number}'].sort());
   });
 
   it('operationIds are unique', () => {
@@ -96,11 +96,35 @@ describe('buildOpenApi', () => {
     expect(new Set(endpoints.map((e) => e.id)).size).toBe(endpoints.length);
   });
 
-  it('documents the WebSocket receive route as GET with 101', () => {
+  it('documents the receive route as GET with 101 (WebSocket) and 200 (the pull, a JSON array) and its query', () => {
     const op = doc.paths['/v1/receive/{number}']?.['get'];
     expect(op?.operationId).toBe('receive');
     expect(op?.responses['101']).toBeDefined();
-    expect(op?.parameters.map((p) => p.name)).toEqual(['number']);
+    expect(op?.responses['200']?.content?.['application/json']?.schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/ReceiveFrame' } });
+    expect(op?.parameters.map((p) => [p.name, p.in, p.required])).toEqual([
+      ['number', 'path', true],
+      ['timeout', 'query', false],
+      ['max_messages', 'query', false],
+      ['ignore_attachments', 'query', false],
+      ['ignore_stories', 'query', false],
+      ['ignore_avatars', 'query', false],
+      ['ignore_stickers', 'query', false],
+      ['send_read_receipts', 'query', false],
+      ['consumer', 'query', false],
+      ['since', 'query', false],
+    ]);
+  });
+
+  it('documents the event stream as GET with a text/event-stream 200, consumer, since and Last-Event-ID', () => {
+    const op = doc.paths['/v1/events/{number}']?.['get'];
+    expect(op?.operationId).toBe('receiveEvents');
+    expect(Object.keys(op?.responses['200']?.content ?? {})).toEqual(['text/event-stream']);
+    expect(op?.parameters.map((p) => [p.name, p.in])).toEqual([
+      ['number', 'path'],
+      ['consumer', 'query'],
+      ['since', 'query'],
+      ['Last-Event-ID', 'header'],
+    ]);
   });
 
   it('every schema is a valid JSON Schema object', () => {

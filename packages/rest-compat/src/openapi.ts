@@ -2,6 +2,7 @@
 import { z } from 'zod';
 
 import { endpoints } from './endpoints.ts';
+import { consumerQuery, pullQuery } from './receive.ts';
 import { errorBody, numberPath } from './schemas.ts';
 import type { Endpoint } from './types.ts';
 
@@ -22,6 +23,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   204: 'No Content',
   400: 'Bad request (the message names the field)',
   404: 'Not found',
+  409: 'Conflict: the inbox is turned off (SIGNAL_BROKER_INBOX=off)',
   429: 'Rate limited: solve the challenge (challenge_tokens) via /v1/accounts/{number}/rate-limit-challenge',
   501: 'Not implemented by signal-cli 0.13.19',
   503: 'signal-cli is not ready, restarting or stopped, or the account has too many calls waiting; retry later (the code says which)',
@@ -102,19 +104,63 @@ const receiveFrame = z.object({
 function receiveOperation(): Record<string, unknown> {
   return {
     operationId: 'receive',
-    summary: 'Receive messages over a WebSocket',
+    summary: 'Receive messages: a WebSocket, or the waiting messages as a JSON array',
     description:
-      "WebSocket endpoint (json-rpc mode): each text frame is signal-cli's receive notification params, " +
+      "With a WebSocket upgrade (json-rpc mode): each text frame is signal-cli's receive notification params, " +
       '{"envelope":…,"account":…}, for this account; JSON-RPC error notifications arrive as {"error":"…"}. ' +
-      'The server pings about every 54 s. A request without the WebSocket upgrade gets 400.',
+      'The server pings about every 54 s. `consumer` makes it a durable consumer ({"seq":N,"message":…} frames, ' +
+      'acknowledged with {"ack":N}); `since` starts after a sequence number. ' +
+      'Without an upgrade (the pull, as signal-cli-rest-api answers in normal mode): the messages waiting at the ' +
+      "account's shared position, oldest first, as a JSON array of the same objects; an empty array after " +
+      '`timeout` seconds when none arrive. What a pull returns is not returned again. Needs the inbox (409 ' +
+      'SIG_ERR_INBOX_OFF otherwise).',
     tags: ['Messages'],
-    parameters: parameters(numberPath, 'path'),
+    parameters: [...parameters(numberPath, 'path'), ...parameters(pullQuery, 'query'), ...parameters(consumerQuery, 'query')],
     responses: {
       '101': {
         description: 'Switching Protocols; then one text frame per received envelope.',
         content: { 'application/json': { schema: { $ref: '#/components/schemas/ReceiveFrame' } } },
       },
+      '200': {
+        description: 'Without an upgrade: the waiting messages, oldest first (signal-cli\'s objects, byte for byte).',
+        content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/ReceiveFrame' } } } },
+      },
       '400': errorResponse(400),
+      '409': errorResponse(409),
+    },
+  };
+}
+
+function eventsOperation(): Record<string, unknown> {
+  return {
+    operationId: 'receiveEvents',
+    summary: 'Receive messages as Server-Sent Events',
+    description:
+      "A text/event-stream of this account's messages. Each event's `id` is the message's sequence number and its " +
+      "`data` signal-cli's receive object, byte for byte as the WebSocket sends it. An error signal-cli reports " +
+      'for the account is `event: signal-error`; before the daemon ends the stream it sends `event: close` with ' +
+      '{"code":N,"reason":"…"}. A reconnect with Last-Event-ID (EventSource does it by itself) or `since` resumes ' +
+      'after that id; `consumer` resumes after what that durable consumer was last sent; with neither the stream ' +
+      'starts at the newest message. A `: keep-alive` comment line is sent at the WebSocket ping interval.',
+    tags: ['Messages'],
+    parameters: [
+      ...parameters(numberPath, 'path'),
+      ...parameters(consumerQuery, 'query'),
+      {
+        name: 'Last-Event-ID',
+        in: 'header',
+        required: false,
+        description: 'Resume after this sequence number (takes precedence over `since`).',
+        schema: { type: 'string' },
+      },
+    ],
+    responses: {
+      '200': {
+        description: 'The event stream.',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      },
+      '400': errorResponse(400),
+      '409': errorResponse(409),
     },
   };
 }
@@ -126,6 +172,7 @@ export function buildOpenApi(info: { version: string }): object {
     item[e.method.toLowerCase()] = operation(e);
   }
   paths['/v1/receive/{number}'] = { get: receiveOperation() };
+  paths['/v1/events/{number}'] = { get: eventsOperation() };
   const tags = [...new Set(endpoints.flatMap((e) => e.tags))].map((name) => ({ name }));
   return {
     openapi: '3.1.0',

@@ -2,6 +2,11 @@
 // WebSocket clients. Measured for the daemon (supervisor → account actor → per-client outboxes) and, in the
 // same run, for a baseline ws server that broadcasts the same lines with no actors (baseline-ws-server.mjs).
 // Each frame carries `seq=<n> t=<emit time>`; clients count frames, check order and take latencies.
+//
+// `--inbox off|on|compare` (default off, as the figures recorded before the inbox existed): the daemon runs
+// with SIGNAL_BROKER_INBOX=off or =sqlite (every message stored before it is sent). `compare` runs the daemon
+// both ways round by round in the same run, with the same settings, and adds `inbox_ratio` (frames/s with the
+// inbox ÷ without); the usual fields are then those of the daemon with the inbox.
 import WebSocket from 'ws';
 import { BenchFailure, median, parseBenchArgs, percentile, progress, report, round } from './lib.ts';
 import { startServer } from './servers.ts';
@@ -39,8 +44,10 @@ async function connectAll(server: BenchServer, n: number, onFrame: (client: numb
   return sockets;
 }
 
-async function measure(kind: ServerKind, clients: number, rate: number, seconds: number): Promise<RunFigures> {
-  const server = await startServer(kind, [ACCOUNT]);
+type InboxMode = 'off' | 'on';
+
+async function measure(kind: ServerKind, clients: number, rate: number, seconds: number, inbox: InboxMode = 'off'): Promise<RunFigures> {
+  const server = await startServer(kind, [ACCOUNT], kind === 'daemon' ? { env: { SIGNAL_BROKER_INBOX: inbox === 'on' ? 'sqlite' : 'off' } } : {});
   try {
     const count = rate === 0 ? 20_000 : Math.round(rate * seconds);
     const received = new Uint32Array(clients);
@@ -105,7 +112,10 @@ export async function run(argv: string[]): Promise<void> {
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    inbox: { type: 'string', default: 'off' },
   });
+  const inbox = args.inbox;
+  if (inbox !== 'off' && inbox !== 'on' && inbox !== 'compare') throw new Error('--inbox takes off, on or compare');
   const rate = Number(args.rate);
   const seconds = Number(args.seconds);
   const rounds = Number(args.rounds);
@@ -122,13 +132,28 @@ export async function run(argv: string[]): Promise<void> {
   const matrix = [];
   for (const { clients, rate: r } of configs) {
     const ours: RunFigures[] = [];
+    const off: RunFigures[] = [];
     const base: RunFigures[] = [];
     for (let i = 0; i < rounds; i++) {
-      ours.push(await measure('daemon', clients, r, seconds));
+      if (inbox === 'compare') off.push(await measure('daemon', clients, r, seconds, 'off'));
+      ours.push(await measure('daemon', clients, r, seconds, inbox === 'off' ? 'off' : 'on'));
       base.push(await measure('baseline', clients, r, seconds));
     }
     const med = (rs: RunFigures[], k: keyof RunFigures) => median(rs.map((x) => x[k]));
+    const compared =
+      inbox === 'compare'
+        ? {
+            inbox_ratio: round(med(ours, 'fps') / med(off, 'fps'), 3),
+            off_lost: off.reduce((a, x) => a + x.lost, 0),
+            off_order_violations: off.reduce((a, x) => a + x.order_violations, 0),
+            off_p50_ms: med(off, 'p50_ms'),
+            off_p99_ms: med(off, 'p99_ms'),
+            off_fps: med(off, 'fps'),
+            off_rss_mb: med(off, 'rss_mb'),
+          }
+        : {};
     const row = {
+      inbox,
       clients,
       rate: r,
       delivered: ours.reduce((a, x) => a + x.delivered, 0),
@@ -144,16 +169,17 @@ export async function run(argv: string[]): Promise<void> {
       baseline_fps: med(base, 'fps'),
       baseline_rss_mb: med(base, 'rss_mb'),
       ratio: round(med(ours, 'fps') / med(base, 'fps'), 3),
+      ...compared,
       rounds,
       seconds,
     };
     matrix.push(row);
     progress.matrix = matrix;
     process.stdout.write(`${JSON.stringify(row)}\n`);
-    if (row.lost !== 0 || row.order_violations !== 0 || row.baseline_lost !== 0) {
+    if (row.lost !== 0 || row.order_violations !== 0 || row.baseline_lost !== 0 || (compared.off_lost ?? 0) !== 0 || (compared.off_order_violations ?? 0) !== 0) {
       throw new BenchFailure(`${clients} clients × ${r}/s: frames lost or out of order`, { ...row, matrix });
     }
   }
   const headline = matrix.find((m) => m.clients === 100) ?? matrix[0]!;
-  report('fanout: daemon vs baseline ws broadcast (medians of rounds; losses summed)', { ...headline, matrix }, Boolean(args.json));
+  report(`fanout: daemon (inbox ${inbox}) vs baseline ws broadcast (medians of rounds; losses summed)`, { ...headline, matrix }, Boolean(args.json));
 }

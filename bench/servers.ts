@@ -33,6 +33,8 @@ const baselineMain = new URL('./baseline-ws-server.mjs', import.meta.url).pathna
 export interface ServerOptions {
   /** The fake signal-cli's start-up scenario (e.g. `methodDelays`); default `{}`. */
   scenario?: Record<string, unknown>;
+  /** More environment for the server (e.g. `SIGNAL_BROKER_INBOX`). */
+  env?: Record<string, string>;
 }
 
 export async function startServer(kind: ServerKind, accounts: string[], options: ServerOptions = {}): Promise<BenchServer> {
@@ -49,6 +51,7 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
     SIGNAL_CLI_CONFIG_DIR: configDir,
     FAKE_SIGNAL_CLI_CONTROL: controlPath,
     FAKE_SIGNAL_CLI_SCENARIO: JSON.stringify(options.scenario ?? {}),
+    ...options.env,
   };
   // For profiling one side: BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" or "--trace-gc" (its lines, and
   // anything else that is not JSON on stdout, go to BENCH_TRACE_FILE when set).

@@ -218,9 +218,15 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     .get('/livez', ({ res }) => sendJson(res, 200, { status: 'ok' }))
     .get('/readyz', ({ res }) => {
       const dump = signalCli.dump();
-      const ready = dump.status === 'ready';
+      // A store that cannot be written makes the daemon not ready: messages then wait in memory (and past
+      // SIGNAL_BROKER_INBOX_HOLD_MAX on Signal's servers), and no client gets anything new until it can.
+      const inbox = broker.inboxHealth();
+      const unwritable = inbox.state === 'unwritable';
+      const ready = dump.status === 'ready' && !unwritable;
       sendJson(res, ready ? 200 : 503, {
         status: ready ? 'ready' : 'not-ready',
+        ...(unwritable ? { code: inbox.lastError?.code ?? 'SIG_ERR_INBOX_UNWRITABLE' } : {}),
+        inbox: { state: inbox.state, held: inbox.held, receiving: dump.receiving, lastError: inbox.lastError },
         signalCli: {
           status: dump.status,
           version: dump.context.version,

@@ -5,6 +5,7 @@ import { loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
 import { createLogOutput, createLogger } from './logger.ts';
 import { installShutdown } from './shutdown.ts';
+import { EXIT, describeStartupFailure } from './startup-failure.ts';
 
 async function main(): Promise<void> {
   // Whoever reads stderr may go away; that must not become an uncaught exception.
@@ -14,14 +15,16 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (err) {
     process.stderr.write(`signal-broker: ${isSigError(err) ? err.message : String(err)}\n`);
-    process.exit(78);
+    process.exit(EXIT.config);
   }
   const output = createLogOutput(1);
   const logger = createLogger(config.logLevel, output);
   const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
-    logger.fatal({ err }, 'could not start');
+    const failure = describeStartupFailure(err);
+    logger.fatal({ err, code: isSigError(err) ? err.code : undefined, exitCode: failure.exitCode }, 'could not start');
+    if (failure.line !== null) process.stderr.write(`signal-broker: ${failure.line}\n`);
     await output.close(1_000);
-    process.exit(1);
+    process.exit(failure.exitCode);
   });
   const shutdown = installShutdown({
     stop: () => daemon.close(),

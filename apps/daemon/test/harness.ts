@@ -27,6 +27,10 @@ export interface DaemonHandle {
   configDir: string;
   control: FakeControl;
   logs: LogLine[];
+  /** The daemon's stderr, line by line. */
+  stderr: string[];
+  /** Resolves with the exit code when the daemon exits (undefined when a signal ended it). */
+  exited: Promise<number | undefined>;
   pid: number;
   /** Resolves with the first log line matching `msg` (and `match`, if given). */
   waitForLog(msg: string, match?: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
@@ -64,6 +68,8 @@ export interface StartOptions {
   waitReady?: boolean;
   /** Connect to the fake's control socket (default true; false when signal-cli will not start). */
   withControl?: boolean;
+  /** Wait for 'listening' (default true; false for a daemon expected to exit at start, then `port` is 0). */
+  waitListening?: boolean;
 }
 
 export async function startDaemon(options: StartOptions = {}): Promise<DaemonHandle> {
@@ -147,8 +153,7 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonHan
     rmSync(workDir, { recursive: true, force: true });
   };
   try {
-    const listening = await waitForLog('listening');
-    const port = listening.port as number;
+    const port = options.waitListening === false ? 0 : ((await waitForLog('listening')).port as number);
     if (options.withControl !== false) control = await FakeControl.connect(controlPath, { timeoutMs: 20_000 });
     if (options.waitReady !== false) await waitForLog('signal-broker is ready');
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -162,6 +167,8 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonHan
         return control;
       },
       logs,
+      stderr,
+      exited: exit,
       pid: child.pid!,
       waitForLog,
       actors: async () => (await (await fetch(`${baseUrl}/v1/admin/actors`)).json()) as ActorsDump,

@@ -268,6 +268,13 @@ export class Broker {
     return this.feed === undefined ? 'off' : this.feed.state;
   }
 
+  /** The inbox's part of readiness: its state, the messages held in memory and the last failure. */
+  inboxHealth(): { state: 'ok' | 'unwritable' | 'off'; held: number; lastError: FeedDump['lastError'] } {
+    if (this.feed === undefined) return { state: 'off', held: 0, lastError: null };
+    const d = this.feed.dump();
+    return { state: d.state, held: d.held, lastError: d.lastError };
+  }
+
   /** Stop every actor and fail every call still waiting or running. */
   stop(): void {
     this.root.stop();

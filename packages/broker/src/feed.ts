@@ -119,6 +119,13 @@ export class Feed {
     if (this.pending.length > 0) this.flush();
     if (this.held.length > 0) this.retryHeld();
     await this.chain;
+    if (this.held.length > 0) {
+      // signal-cli handed these over and they could not be stored: nobody got them, and stopping loses them.
+      this.o.log.error(
+        { held: this.held.length, code: this.stats.lastError?.code ?? 'SIG_ERR_INBOX_UNWRITABLE' },
+        'stopping with received messages the inbox could not store; they are lost',
+      );
+    }
     await this.persistShared();
     for (const set of this.waiters.values()) for (const wake of set) wake();
     this.waiters.clear();
@@ -219,7 +226,7 @@ export class Feed {
     this.stats.appends += batch.length;
     if (this.stats.state !== 'ok') {
       this.stats.state = 'ok';
-      this.o.log.info({ held: this.held.length }, 'the inbox can be written again');
+      this.o.log.info({ stored: batch.length }, 'the inbox can be written again; held messages are stored and delivered');
     }
     const woken = new Set<string>();
     for (let i = 0; i < batch.length; i++) {

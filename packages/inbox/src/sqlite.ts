@@ -7,7 +7,7 @@
 // when `append` returns, so a crash of the daemon (even SIGKILL) loses nothing; a power cut or kernel crash can
 // lose the commits since the last checkpoint's sync. `full` syncs every commit (nothing lost on power loss, each
 // append costs a disk flush); `off` leaves syncing to the operating system entirely.
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
@@ -89,6 +89,12 @@ export function inboxError(err: unknown, doing: string, path: string): SigError 
       details: { sqlite: text, path },
     });
   }
+  if (text.startsWith('SQLITE_CANTOPEN') && path !== ':memory:' && !writable(dirname(path))) {
+    return new SigError('SIG_ERR_INBOX_UNWRITABLE', `the inbox database ${path} cannot be created: its directory is not writable (${message})`, {
+      cause: err,
+      details: { sqlite: text, path },
+    });
+  }
   if (text.startsWith('SQLITE_CANTOPEN')) {
     return new SigError('SIG_ERR_INBOX_UNAVAILABLE', `the inbox database ${path} cannot be opened (${message})`, {
       cause: err,
@@ -102,7 +108,20 @@ export function inboxError(err: unknown, doing: string, path: string): SigError 
     });
   }
   if (err instanceof SigError) return err;
+  if (text === 'EROFS' || text === 'EACCES' || text === 'EPERM' || text === 'ENOSPC') {
+    // From creating the directory: the file system refuses.
+    return new SigError('SIG_ERR_INBOX_UNWRITABLE', `the inbox database ${path} cannot be created (${message})`, { cause: err, details: { path } });
+  }
   return new SigError('SIG_ERR_INBOX_UNAVAILABLE', `the inbox failed while ${doing}: ${message}`, { cause: err, details: { sqlite: text || null, path } });
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A limit that is on: positive and finite. */

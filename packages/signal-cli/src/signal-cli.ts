@@ -102,6 +102,8 @@ export interface SignalCliDump {
   context: SupervisorContext;
   rpc: JsonRpcPeerStats | null;
   notifications: { received: number; malformed: number; accountErrors: number };
+  /** `paused` while signal-cli's output is not read (`pauseReceiving`): it then leaves messages on Signal's servers. */
+  receiving: 'reading' | 'paused';
   /**
    * Errors that belong to no account (`"id":null` responses, error notifications without an account), over
    * every generation of the child. They are logged and shown here; no client ever sees them.
@@ -291,6 +293,7 @@ export class SignalCli {
       context: snapshot.context,
       rpc: this.runtime.current?.peer.stats() ?? null,
       notifications: { received: this.received, malformed: this.malformed, accountErrors: this.accountErrors },
+      receiving: this.receivingPaused ? 'paused' : 'reading',
       unroutedErrors: { count: this.unrouted.count, last: this.unrouted.last && { ...this.unrouted.last } },
     };
   }

@@ -1,0 +1,47 @@
+// What the daemon says and which exit code it uses when it cannot start. The inbox's failures get codes of
+// their own (sysexits.h style) and a line on stderr that names the file and what to do, so an orchestrator
+// or an operator can tell "the stored messages need a person" from "try again".
+import { isSigError } from '@signal-broker/errors';
+
+/** Exit codes of a daemon that could not start. Also in README.md (Faults). */
+export const EXIT = {
+  /** Anything else (a port in use, …). */
+  startFailed: 1,
+  /** EX_DATAERR: the inbox database is damaged. It was left as it is. */
+  inboxCorrupt: 65,
+  /** EX_CANTCREAT: the inbox cannot be written (read-only or full file system, no permission). */
+  inboxUnwritable: 73,
+  /** EX_TEMPFAIL: the inbox is held by another process, or cannot be opened. */
+  inboxUnavailable: 75,
+  /** EX_CONFIG: the configuration is invalid. */
+  config: 78,
+} as const;
+
+export interface StartupFailure {
+  exitCode: number;
+  /** One line for stderr, or null when the fatal log line says it all. */
+  line: string | null;
+}
+
+export function describeStartupFailure(err: unknown): StartupFailure {
+  if (!isSigError(err) || !err.code.startsWith('SIG_ERR_INBOX_')) return { exitCode: EXIT.startFailed, line: null };
+  const path = typeof err.details?.path === 'string' ? err.details.path : 'the inbox database';
+  const off = 'or set SIGNAL_BROKER_INBOX=off to run without an inbox (messages that arrive while no client is attached are then lost)';
+  switch (err.code) {
+    case 'SIG_ERR_INBOX_CORRUPT':
+      return {
+        exitCode: EXIT.inboxCorrupt,
+        line: `${err.code}: ${err.message}. Stop here: move ${path} (and ${path}-wal if present) aside, or restore it from a backup, then start again (a new empty inbox is created); ${off}`,
+      };
+    case 'SIG_ERR_INBOX_UNWRITABLE':
+      return {
+        exitCode: EXIT.inboxUnwritable,
+        line: `${err.code}: ${err.message}. Make its directory writable and give it free space (or point SIGNAL_BROKER_DATA_DIR elsewhere), then start again; ${off}`,
+      };
+    default:
+      return {
+        exitCode: EXIT.inboxUnavailable,
+        line: `${err.code}: ${err.message}. If another signal-broker uses the same SIGNAL_BROKER_DATA_DIR, stop it or give this one its own; ${off}`,
+      };
+  }
+}

@@ -146,6 +146,19 @@ describe('webhooks', () => {
     expect(await api(daemon, 'DELETE', `/v1/webhooks/${goneHook.id}`)).toMatchObject({ status: 404, json: { code: 'SIG_ERR_WEBHOOK_NOT_FOUND' } });
   });
 
+  it('never shows URL credentials or query values (tokens) in the API or the dump', async () => {
+    daemon = await startDaemon({ accounts: [A] });
+    const { status, json } = await api(daemon, 'POST', '/v1/webhooks', { url: 'http://bot:hunter2@127.0.0.1:1/hook?token=s3cret&x=1' });
+    expect(status).toBe(201);
+    expect((json as { url: string }).url).toBe('http://127.0.0.1:1/hook?token=redacted&x=redacted');
+    const listed = JSON.stringify((await api(daemon, 'GET', '/v1/webhooks')).json);
+    const dump = await (await fetch(`${daemon.baseUrl}/v1/admin/actors`)).text();
+    for (const text of [listed, dump, JSON.stringify(daemon.logs)]) {
+      expect(text).not.toContain('s3cret');
+      expect(text).not.toContain('hunter2');
+    }
+  });
+
   it('refuses bad input with a code', async () => {
     daemon = await startDaemon({ accounts: [A] });
     const cases: Array<[unknown, string]> = [

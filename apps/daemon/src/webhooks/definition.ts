@@ -107,11 +107,15 @@ export function consumerName(id: string): string {
   return `@webhook:${id}`;
 }
 
-/** The URL without `user:password@`. */
+/**
+ * The URL as it is shown (API, dump, logs): without `user:password@`, and with the query's values replaced by
+ * `redacted` (receivers often take a token there); the names stay, so ops can tell webhooks apart.
+ */
 export function displayUrl(url: string): string {
   const u = new URL(url);
   u.username = '';
   u.password = '';
+  for (const key of new Set(u.searchParams.keys())) u.searchParams.set(key, 'redacted');
   return u.toString();
 }
 

@@ -78,4 +78,15 @@ describe('loadConfig', () => {
   it('refuses a SIGNAL_BROKER_ variable it does not know', () => {
     expect(problems({ SIGNAL_BROKER_LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_LOG_PRETTY: unknown setting/)]);
   });
+
+  it('refuses LOG_PRETTY and says how to read the logs formatted', () => {
+    expect(problems({ LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^LOG_PRETTY: not supported: logs are always JSON lines; .*pino-pretty/)]);
+    expect(problems({ LOG_PRETTY: '' })).toEqual([]);
+  });
+
+  it('reads the version probe interval; 0 turns it off', () => {
+    expect(loadConfig({}).signalCli.probeIntervalMs).toBe(30_000);
+    expect(loadConfig({ SIGNAL_BROKER_PROBE_INTERVAL_MS: '0' }).signalCli.probeIntervalMs).toBe(0);
+    expect(problems({ SIGNAL_BROKER_PROBE_INTERVAL_MS: '-1' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_PROBE_INTERVAL_MS="-1"/)]);
+  });
 });

@@ -44,6 +44,7 @@ const schema = z.object({
   SIGNAL_BROKER_SEND_READ_RECEIPTS: bool.default(false),
   SIGNAL_BROKER_READY_TIMEOUT_MS: int(1_000, 600_000).default(120_000),
   SIGNAL_BROKER_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  SIGNAL_BROKER_PROBE_INTERVAL_MS: int(0, 3_600_000).default(30_000),
   SIGNAL_BROKER_MAX_PENDING_REQUESTS: int(1, 1_000_000).default(10_000),
   SIGNAL_BROKER_RESTART_INITIAL_DELAY_MS: int(0, 600_000).default(500),
   SIGNAL_BROKER_RESTART_MAX_DELAY_MS: int(0, 3_600_000).default(30_000),
@@ -91,6 +92,9 @@ const REFUSED: Record<string, (value: string) => string | undefined> = {
   SIGNAL_CLI_CMD_TIMEOUT: () => 'applies to normal/native mode only; use SIGNAL_BROKER_REQUEST_TIMEOUT_MS',
   AUTO_RECEIVE_SCHEDULE: () => 'applies to normal/native mode only; messages are received continuously here',
   USE_NATIVE: () => 'deprecated upstream; only json-rpc mode exists here',
+  // Logs are always one JSON object a line, written without blocking (logger.ts); people read them pretty by
+  // piping them through pino-pretty, which keeps a formatter out of the daemon.
+  LOG_PRETTY: () => 'logs are always JSON lines; to read them formatted, pipe the output through pino-pretty (node dist/main.js | npx pino-pretty)',
 };
 
 /** Every SIGNAL_BROKER_ variable the daemon knows; any other one is a typo and stops start-up. */
@@ -114,6 +118,8 @@ export interface Config {
     sendReadReceipts: boolean;
     readyTimeoutMs: number;
     requestTimeoutMs: number;
+    /** A `version` call this often while ready (readiness); 0 = off. */
+    probeIntervalMs: number;
     maxPending: number;
     restart: {
       initialDelayMs: number;
@@ -242,6 +248,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       sendReadReceipts: e.SIGNAL_BROKER_SEND_READ_RECEIPTS,
       readyTimeoutMs: e.SIGNAL_BROKER_READY_TIMEOUT_MS,
       requestTimeoutMs: e.SIGNAL_BROKER_REQUEST_TIMEOUT_MS,
+      probeIntervalMs: e.SIGNAL_BROKER_PROBE_INTERVAL_MS,
       maxPending: e.SIGNAL_BROKER_MAX_PENDING_REQUESTS,
       restart: Object.freeze({
         initialDelayMs: e.SIGNAL_BROKER_RESTART_INITIAL_DELAY_MS,

@@ -12,11 +12,13 @@ import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
+import { addAdminRoutes } from './http/admin-routes.ts';
+import type { ActorsDump } from './http/admin-routes.ts';
 import { sendJson } from './http/respond.ts';
 import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
-import { accountTag } from './logger.ts';
+import { numberTag } from '@signal-broker/signal-conventions';
 import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { createLocalActions } from './rest/local-actions.ts';
@@ -34,6 +36,8 @@ export interface Daemon {
   readonly address: AddressInfo;
   readonly signalCli: SignalCli;
   readonly broker: Broker;
+  /** The actors dump of `GET /v1/admin/actors`. */
+  dump(): Promise<ActorsDump>;
   /** Stop accepting, close WebSockets with 1001 and event streams, answer waiting pulls, stop signal-cli. Idempotent. */
   close(): Promise<void>;
 }
@@ -48,6 +52,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     ignoreStories: config.signalCli.ignoreStories,
     sendReadReceipts: config.signalCli.sendReadReceipts,
     readyTimeoutMs: config.signalCli.readyTimeoutMs,
+    probeIntervalMs: config.signalCli.probeIntervalMs,
     requestTimeoutMs: config.signalCli.requestTimeoutMs,
     maxPending: config.signalCli.maxPending,
     restart: config.signalCli.restart,
@@ -79,7 +84,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         await trustAll(account, untrusted);
       } catch (trustErr) {
         // The client asked to send; tell it why the send failed, not why the trust call did.
-        log.warn({ err: trustErr, accountTag: accountTag(account) }, 'could not trust a changed identity');
+        log.warn({ err: trustErr, accountTag: numberTag(account) }, 'could not trust a changed identity');
         throw err;
       }
       return signalCli.api.invoke(method, withAccount, options);
@@ -88,7 +93,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const trustAll = async (account: string, recipients: string[]) => {
     for (const recipient of recipients) {
       await signalCli.api.trust({ account, recipient, trustAllKnownKeys: true });
-      log.info({ accountTag: accountTag(account) }, 'trusted a changed identity (trust mode always)');
+      log.info({ accountTag: numberTag(account) }, 'trusted a changed identity (trust mode always)');
     }
   };
 
@@ -161,7 +166,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     try {
       const accounts = (await signalCli.api.listAccounts()).map((a) => a.number);
       broker.syncAccounts(accounts);
-      log.info({ accounts: accounts.map(accountTag) }, 'accounts loaded');
+      log.info({ accounts: accounts.map(numberTag) }, 'accounts loaded');
       // Each account has at most its in-flight share at signal-cli, plus the unscoped share: the pending table
       // must hold all of that, or one account's backlog could still make another's calls fail.
       const worst = accounts.length * config.rest.accountMaxInFlight + config.rest.unscopedMaxInFlight;
@@ -215,37 +220,13 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     // With an upgrade this path is the WebSocket (gateway.handleUpgrade); a plain GET is the pull.
     .get('/v1/receive/{number}', pull.handle)
     .get('/v1/events/{number}', events.handle)
-    .get('/livez', ({ res }) => sendJson(res, 200, { status: 'ok' }))
-    .get('/readyz', ({ res }) => {
-      const dump = signalCli.dump();
-      // A store that cannot be written makes the daemon not ready: messages then wait in memory (and past
-      // SIGNAL_BROKER_INBOX_HOLD_MAX on Signal's servers), and no client gets anything new until it can.
-      const inbox = broker.inboxHealth();
-      const unwritable = inbox.state === 'unwritable';
-      const ready = dump.status === 'ready' && !unwritable;
-      sendJson(res, ready ? 200 : 503, {
-        status: ready ? 'ready' : 'not-ready',
-        ...(unwritable ? { code: inbox.lastError?.code ?? 'SIG_ERR_INBOX_UNWRITABLE' } : {}),
-        inbox: { state: inbox.state, held: inbox.held, receiving: dump.receiving, lastError: inbox.lastError },
-        signalCli: {
-          status: dump.status,
-          version: dump.context.version,
-          pid: dump.context.pid,
-          restarts: dump.context.restarts,
-          locked: dump.context.locked,
-          lastFailure: dump.context.lastFailure,
-        },
-      });
-    })
-    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
-    .get('/v1/admin/actors', ({ res }) =>
-      sendJson(res, 200, {
-        daemon: { version: DAEMON_VERSION, websockets: gateway.size, eventStreams: events.size, pulls: pull.size },
-        signalCli: signalCli.dump(),
-        broker: broker.dump(),
-        webhooks: webhooks?.dump() ?? [],
-      }),
-    );
+    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi));
+  const admin = addAdminRoutes(router, {
+    signalCli,
+    broker,
+    connections: () => ({ websockets: gateway.size, eventStreams: events.size, pulls: pull.size }),
+    webhooks,
+  });
   addWebhookRoutes(router, webhooks);
 
   addRestRoutes(router, {
@@ -266,7 +247,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   });
 
   // Container and uptime checkers probe with HEAD; these GETs only read.
-  for (const path of ['/v1/health', '/v1/about', '/livez', '/readyz']) router.answerHeadLikeGet(path);
+  for (const path of ['/v1/health', '/v1/about']) router.answerHeadLikeGet(path);
 
   const server = createHttpServer(router, logger, guard);
   server.on('upgrade', (req, socket, head) => {
@@ -293,6 +274,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     address,
     signalCli,
     broker,
+    dump: admin.dump,
     close() {
       closing ??= (async () => {
         log.info('shutting down');
@@ -302,6 +284,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
         await Promise.all([gateway.closeAll(), events.closeAll(), webhooks?.stop()]);
         await signalCli.stop();
+        admin.close();
         broker.stop();
         await broker.closeInbox().catch((err: unknown) => log.error({ err }, 'could not store the inbox positions'));
         await engine?.close();

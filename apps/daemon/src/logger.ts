@@ -1,8 +1,9 @@
-// The one root logger. Message bodies and tokens are redacted here; components take children of it, and
-// phone numbers go into bindings only as `accountTag` values. Every string a log line carries (bindings,
-// fields, error messages and stacks, excerpts of signal-cli's output) has its phone numbers replaced by their
-// tags and the text of `"message":"…"` members in quoted JSON replaced, whatever the level.
-import { maskNumbers, numberTag } from '@signal-broker/signal-conventions';
+// The one root logger. Message bodies and tokens are redacted here; components take children of it (one per
+// component, account and connection), and phone numbers go into bindings only as `accountTag` values
+// (`numberTag`). Every string a log line carries (bindings, fields and their keys, error messages and stacks,
+// excerpts of signal-cli's output, dumps) goes through `maskText`, the one masker: numbers become their tags
+// and the text of `"message":"…"` members in quoted JSON is replaced, whatever the level.
+import { maskText } from '@signal-broker/signal-conventions';
 import { pino } from 'pino';
 import type { DestinationStream, Logger } from 'pino';
 import { SonicBoom } from 'sonic-boom';
@@ -30,25 +31,29 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   );
 }
 
-/** JSON members whose string value is message text, as they appear in excerpts of signal-cli's lines. */
-const TEXT_IN_JSON = /"(message|text|body|quote_message|quoteText|caption)"\s*:\s*"(?:[^"\\]|\\.)*(?:"|$)/g;
-
-/** A string as a log line may carry it: numbers as tags, message text in quoted JSON removed. */
-export function maskLogText(text: string): string {
-  const masked = text.includes('"') ? text.replace(TEXT_IN_JSON, '"$1":"[redacted]"') : text;
-  return maskNumbers(masked);
-}
-
-/** A copy of `value` with every string in it and its plain objects and arrays masked; Errors are left to the `err` serializer. */
+/**
+ * A copy of `value` with every string in it (and every key) masked; Errors are left to the `err` serializer.
+ * Past a depth of 8 the rest is masked as JSON text in one go, so nothing deep escapes.
+ */
 function maskFields(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskLogText(value);
-  if (value === null || typeof value !== 'object' || depth > 8 || value instanceof Error) return value;
+  if (typeof value === 'string') return maskText(value);
+  if (value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (depth > 8) return maskDeep(value);
   if (Array.isArray(value)) return value.map((v) => maskFields(v, depth + 1));
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskFields(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k.includes('+') ? maskText(k) : k] = maskFields(v, depth + 1);
   return out;
+}
+
+function maskDeep(value: object): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? value : (JSON.parse(maskText(text)) as unknown);
+  } catch {
+    return '[unserialisable]';
+  }
 }
 
 /** Where log lines go: a file descriptor (stdout), written without ever blocking or stalling the daemon. */
@@ -98,9 +103,4 @@ export function createLogOutput(fd: number, maxBufferedBytes = 16 * 1024 * 1024)
       });
     },
   };
-}
-
-/** A phone number as log bindings carry it: `…23#1a2b3c4d` (see `numberTag`). */
-export function accountTag(number: string): string {
-  return numberTag(number);
 }

@@ -32,6 +32,13 @@ async function main(): Promise<void> {
     logger,
     flushLogs: (timeoutMs) => output.close(timeoutMs),
   });
+  // `kill -USR2 <pid>` writes the actors dump (GET /v1/admin/actors) to the log, numbers as tags.
+  process.on('SIGUSR2', () => {
+    daemon.dump().then(
+      (dump) => logger.info({ dump }, 'actors dump'),
+      (err: unknown) => logger.error({ err }, 'could not take the actors dump'),
+    );
+  });
   process.on('uncaughtException', (err) => {
     logger.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'uncaught exception');
     shutdown.begin('uncaught exception', 1);

@@ -141,8 +141,11 @@ export interface AccountDump {
   /** How many times this account's actor failed and was replaced. */
   failures: number;
   subscribers: SubscriberDump[];
-  /** The last stored sequence number, the shared position, and how many stored messages it is behind. */
-  inbox: { head: number; shared: number; backlog: number } | null;
+  /**
+   * The last stored sequence number, the shared position, and how many stored messages it is behind. The
+   * oldest of those (the first message after the shared position) is filled in by `dumpWithInbox`.
+   */
+  inbox: { head: number; shared: number; backlog: number; oldestWaiting?: OldestWaiting | null } | null;
   counters: AccountCounters & Omit<AccountLive, 'lastReceivedAt'>;
   calls: {
     queued: number;
@@ -157,6 +160,13 @@ export interface AccountDump {
     /** How long the oldest waiting call has waited. */
     oldestQueuedMs: number | null;
   };
+}
+
+/** The first stored message no shared reader has taken yet: its sequence number, when it arrived, and its age. */
+export interface OldestWaiting {
+  seq: number;
+  receivedAt: number;
+  ageMs: number;
 }
 
 export interface BrokerDump {
@@ -685,6 +695,31 @@ export class Broker {
         unroutedErrors: this.unroutedErrors,
       },
     };
+  }
+
+  /**
+   * `dump()`, plus each account's oldest waiting message read from the inbox (one indexed read per account
+   * with a backlog). The actors' part is taken at once, so it is consistent; the reads look up the positions
+   * that part shows.
+   */
+  async dumpWithInbox(): Promise<BrokerDump> {
+    const dump = this.dump();
+    const feed = this.feed;
+    if (feed === undefined) return dump;
+    await Promise.all(
+      dump.accounts.map(async (a) => {
+        if (a.inbox === null) return;
+        a.inbox.oldestWaiting = null;
+        if (a.inbox.backlog === 0) return;
+        try {
+          const [first] = await feed.read(a.account, a.inbox.shared, 1);
+          if (first !== undefined) a.inbox.oldestWaiting = { seq: first.seq, receivedAt: first.receivedAt, ageMs: Math.max(0, this.now() - first.receivedAt) };
+        } catch (err) {
+          this.log.warn({ err, accountTag: numberTag(a.account) }, 'could not read the oldest waiting message for the dump');
+        }
+      }),
+    );
+    return dump;
   }
 
   private startCall(execute: CallExecutor, account: string, callId: string): void {

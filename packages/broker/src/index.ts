@@ -1,7 +1,7 @@
 export { ACCOUNT_FAILED_CLOSE, Broker, CONSUMER_REPLACED_CLOSE } from './broker.ts';
 export { CONSUMER_NAME, SHARED_CONSUMER } from './feed.ts';
 export type { FeedDump } from './feed.ts';
-export type { AccountDump, AttachOptions, BrokerDump, BrokerOptions, CallExecutor, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';
+export type { AccountDump, AttachOptions, BrokerDump, BrokerOptions, CallExecutor, OldestWaiting, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';
 export { ACCOUNT_REMOVED_CLOSE, createAccountMachine, fanOutFrame, startableCalls } from './account.machine.ts';
 export type {
   AccountCalls,

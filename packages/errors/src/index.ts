@@ -36,6 +36,7 @@ export const errorCatalog = {
   SIG_ERR_CLI_NOT_FOUND: { status: 503, message: 'the signal-cli executable was not found' },
   SIG_ERR_CLI_USAGE: { status: 503, message: 'signal-cli rejected its command line or account' },
   SIG_ERR_CLI_STOPPED: { status: 503, message: 'signal-cli has been stopped' },
+  SIG_ERR_CLI_UNRESPONSIVE: { status: 503, message: 'signal-cli did not answer its periodic version probe in time' },
 
   // Configuration
   SIG_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
@@ -45,6 +46,7 @@ export const errorCatalog = {
   SIG_ERR_ACCOUNT_INVALID_NUMBER: { status: 400, message: 'the account number is not a valid E.164 number' },
   SIG_ERR_ACCOUNT_BUSY: { status: 503, message: 'too many calls are waiting for this account' },
   SIG_ERR_HTTP_NOT_FOUND: { status: 404, message: 'no such endpoint' },
+  SIG_ERR_ADMIN_UNKNOWN_ACTOR: { status: 404, message: 'no such actor' },
   SIG_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },
   SIG_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'the request is invalid' },
   SIG_ERR_HTTP_INVALID_JSON: { status: 400, message: 'the request body is not valid JSON' },

@@ -1,5 +1,5 @@
 export { SignalCli } from './signal-cli.ts';
-export type { AccountError, ReceivedNotification, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
+export type { AccountError, CliReadiness, ProbeDump, ReceivedNotification, RoundTrip, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
 export { buildArgs } from './args.ts';
 export type { ReceiveMode, SignalCliArgs, TrustNewIdentities } from './args.ts';
 export { diagnoseExit, parseStderrLine } from './diagnostics.ts';

@@ -3,7 +3,7 @@
 import { JsonRpcPeer } from '@signal-broker/jsonrpc';
 import type { IncomingNotification, JsonRpcErrorObject } from '@signal-broker/jsonrpc';
 import { SigError } from '@signal-broker/errors';
-import { maskNumbers } from '@signal-broker/signal-conventions';
+import { maskText } from '@signal-broker/signal-conventions';
 import { execa } from 'execa';
 import type { Logger } from 'pino';
 import split2 from 'split2';
@@ -88,10 +88,10 @@ export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
     if (line.length === 0) return;
     const parsed = parseStderrLine(line);
     // Logs carry no full phone numbers; signal-cli prints them in its own messages.
-    const masked = maskNumbers(line);
+    const masked = maskText(line);
     stderrTail.push(masked.length > 500 ? `${masked.slice(0, 500)}…` : masked);
     if (stderrTail.length > STDERR_TAIL) stderrTail.shift();
-    log[parsed.level]({ stderr: maskNumbers(parsed.text), source: parsed.source }, 'signal-cli');
+    log[parsed.level]({ stderr: maskText(parsed.text), source: parsed.source }, 'signal-cli');
     if (parsed.condition !== undefined) {
       conditions.push(parsed.condition);
       options.onStderrCondition(parsed.condition);

@@ -1,10 +1,11 @@
 // The facade the daemon uses: one supervised signal-cli child, a typed API over it, a stream of `receive`
 // notifications and the supervisor's status. Calls fail fast with SIG_ERR_CLI_UNAVAILABLE unless the child
 // is ready; they are never queued behind a restart.
-import { SigError } from '@signal-broker/errors';
+import { SigError, isSigError } from '@signal-broker/errors';
+import type { SigErrorCode } from '@signal-broker/errors';
 import type { IncomingNotification, JsonRpcErrorObject, JsonRpcPeerStats } from '@signal-broker/jsonrpc';
 import { scanObjectMembers } from '@signal-broker/jsonrpc';
-import { maskNumbers } from '@signal-broker/signal-conventions';
+import { maskText } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, ActorOptions } from 'xstate';
@@ -26,6 +27,11 @@ export interface SignalCliOptions extends SignalCliArgs {
   logger: Logger;
   /** Deadline for the `version` round-trip that marks the child ready. */
   readyTimeoutMs?: number;
+  /**
+   * While the child is ready, a `version` call every this many ms shows it still answers (`readiness()`);
+   * 0 turns the probe off. Each probe may take at most this long (or `requestTimeoutMs`, if shorter).
+   */
+  probeIntervalMs?: number;
   requestTimeoutMs?: number;
   maxPending?: number;
   maxLineLength?: number;
@@ -109,7 +115,34 @@ export interface SignalCliDump {
    * every generation of the child. They are logged and shown here; no client ever sees them.
    */
   unroutedErrors: { count: number; last: { at: number; code: number; message: string } | null };
+  /** How long the current child has run (since it was spawned), or null while none runs. */
+  uptimeMs: number | null;
+  /** Round-trip times: the last request of anyone's, and the periodic `version` probe. */
+  roundTrip: { lastRequest: RoundTrip | null; probe: ProbeDump };
 }
+
+export interface RoundTrip {
+  method: string;
+  at: number;
+  ms: number;
+  ok: boolean;
+}
+
+export interface ProbeDump {
+  /** 0 when the probe is off. */
+  intervalMs: number;
+  /** When `version` last answered: the probe's answer or the start-up round-trip that made the child ready. */
+  lastOkAt: number | null;
+  /** The probe's last successful round-trip. */
+  lastMs: number | null;
+  /** The last failed probe, if it came after the last success. */
+  failure: { at: number; code: string; message: string } | null;
+  sent: number;
+  failed: number;
+}
+
+/** Whether signal-cli can take calls now, and if not why (see `SignalCli.readiness`). */
+export type CliReadiness = { ready: true } | { ready: false; code: SigErrorCode; reason: string };
 
 type Listener<T> = (value: T) => void;
 
@@ -128,10 +161,18 @@ export class SignalCli {
   private malformed = 0;
   private accountErrors = 0;
   private unrouted: SignalCliDump['unroutedErrors'] = { count: 0, last: null };
+  private lastRequest: RoundTrip | null = null;
+  private readonly probe: ProbeDump;
+  private readonly probeTimeoutMs: number;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
 
   constructor(options: SignalCliOptions) {
     this.log = options.logger;
     this.now = options.now ?? Date.now;
+    const probeIntervalMs = options.probeIntervalMs ?? 0;
+    this.probe = { intervalMs: probeIntervalMs, lastOkAt: null, lastMs: null, failure: null, sent: 0, failed: 0 };
+    this.probeTimeoutMs = Math.min(probeIntervalMs, options.requestTimeoutMs ?? 60_000);
     const args = buildArgs(options);
     const restart = { ...defaultRestartPolicy, ...options.restart };
     const stop: StopPolicy = { stdinGraceMs: 5_000, termGraceMs: 10_000, ...options.stop };
@@ -181,6 +222,7 @@ export class SignalCli {
         } else {
           this.log.info(logData, status === 'ready' ? 'signal-cli is ready' : 'signal-cli status changed');
         }
+        this.followProbe(status);
         this.dispatch(this.statusListeners, { status, previous, context });
       },
       error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'signal-cli supervisor crashed'),
@@ -262,7 +304,39 @@ export class SignalCli {
         new SigError('SIG_ERR_CLI_UNAVAILABLE', `signal-cli is ${status}`, { details: { status } }),
       );
     }
-    return proc.peer.request<T>(method, params, options);
+    const started = performance.now();
+    const answer = proc.peer.request<T>(method, params, options);
+    const record = (ok: boolean) => {
+      this.lastRequest = { method, at: this.now(), ms: Math.round((performance.now() - started) * 1000) / 1000, ok };
+    };
+    answer.then(
+      () => record(true),
+      () => record(false),
+    );
+    return answer;
+  }
+
+  /**
+   * Ready when the supervisor says so and, with the probe on, `version` answered within the last two probe
+   * intervals (plus one probe's deadline) and the latest probe did not fail.
+   */
+  readiness(): CliReadiness {
+    const snapshot = this.actor.getSnapshot();
+    const status = statusOf(snapshot.value);
+    if (status !== 'ready') {
+      const failure = snapshot.context.lastFailure;
+      const code = status === 'crash-looping' ? 'SIG_ERR_CLI_CRASH_LOOP' : status === 'stopped' || status === 'stopping' ? 'SIG_ERR_CLI_STOPPED' : 'SIG_ERR_CLI_UNAVAILABLE';
+      return { ready: false, code, reason: `signal-cli is ${status}${failure === null ? '' : ` (last failure: ${failure.message})`}` };
+    }
+    const p = this.probe;
+    if (p.intervalMs === 0) return { ready: true };
+    if (p.failure !== null) return { ready: false, code: 'SIG_ERR_CLI_UNRESPONSIVE', reason: `signal-cli did not answer its version probe: ${p.failure.message}` };
+    const lastOkAt = Math.max(p.lastOkAt ?? 0, snapshot.context.readyAt ?? 0);
+    const age = this.now() - lastOkAt;
+    if (age > 2 * p.intervalMs + this.probeTimeoutMs) {
+      return { ready: false, code: 'SIG_ERR_CLI_UNRESPONSIVE', reason: `signal-cli has not answered version for ${age} ms` };
+    }
+    return { ready: true };
   }
 
   onReceive(listener: Listener<ReceivedNotification>): () => void {
@@ -287,6 +361,7 @@ export class SignalCli {
 
   dump(): SignalCliDump {
     const snapshot = this.actor.getSnapshot();
+    const { startedAt, pid, readyAt } = snapshot.context;
     return {
       status: statusOf(snapshot.value),
       value: snapshot.value,
@@ -295,14 +370,55 @@ export class SignalCli {
       notifications: { received: this.received, malformed: this.malformed, accountErrors: this.accountErrors },
       receiving: this.receivingPaused ? 'paused' : 'reading',
       unroutedErrors: { count: this.unrouted.count, last: this.unrouted.last && { ...this.unrouted.last } },
+      uptimeMs: startedAt === null || (pid === null && readyAt === null) ? null : this.now() - startedAt,
+      roundTrip: {
+        lastRequest: this.lastRequest && { ...this.lastRequest },
+        probe: { ...this.probe, lastOkAt: Math.max(this.probe.lastOkAt ?? 0, readyAt ?? 0) || null, failure: this.probe.failure && { ...this.probe.failure } },
+      },
     };
+  }
+
+  /** Probe while ready; a new child starts with a clean slate (its start-up `version` answered). */
+  private followProbe(status: SupervisorStatus): void {
+    if (this.probe.intervalMs === 0) return;
+    clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probe.failure = null;
+    if (status !== 'ready') return;
+    this.probeTimer = setInterval(() => void this.probeOnce(), this.probe.intervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async probeOnce(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    const generation = this.actor.getSnapshot().context.generation;
+    const started = performance.now();
+    this.probe.sent++;
+    try {
+      await this.request('version', undefined, { timeoutMs: this.probeTimeoutMs });
+      if (this.actor.getSnapshot().context.generation !== generation) return;
+      this.probe.lastOkAt = this.now();
+      this.probe.lastMs = Math.round((performance.now() - started) * 1000) / 1000;
+      if (this.probe.failure !== null) this.log.info({ roundTripMs: this.probe.lastMs }, 'signal-cli answers its version probe again');
+      this.probe.failure = null;
+    } catch (err) {
+      if (this.actor.getSnapshot().context.generation !== generation || this.status !== 'ready') return;
+      this.probe.failed++;
+      const code = isSigError(err) ? err.code : 'SIG_ERR_INTERNAL';
+      const message = code === 'SIG_ERR_RPC_TIMEOUT' ? `no answer within ${this.probeTimeoutMs} ms` : err instanceof Error ? err.message : String(err);
+      if (this.probe.failure === null) this.log.warn({ code: 'SIG_ERR_CLI_UNRESPONSIVE', cause: code, message }, 'signal-cli did not answer its version probe');
+      this.probe.failure = { at: this.now(), code, message };
+    } finally {
+      this.probing = false;
+    }
   }
 
   private unroutedError(error: JsonRpcErrorObject, what: string): void {
     const message = errorMessage(error);
     this.unrouted.count++;
-    this.unrouted.last = { at: this.now(), code: error.code, message: maskNumbers(message).slice(0, 500) };
-    this.log.warn({ code: 'SIG_ERR_RPC_UNKNOWN_RESPONSE', rpcCode: error.code, message: maskNumbers(message).slice(0, 200) }, `${what}; not sent to any client`);
+    this.unrouted.last = { at: this.now(), code: error.code, message: maskText(message).slice(0, 500) };
+    this.log.warn({ code: 'SIG_ERR_RPC_UNKNOWN_RESPONSE', rpcCode: error.code, message: maskText(message).slice(0, 200) }, `${what}; not sent to any client`);
   }
 
   private dispatchNotification(n: IncomingNotification): void {

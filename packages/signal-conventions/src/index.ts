@@ -1,2 +1,2 @@
-export { isE164, maskNumbers, numberTag } from './phone-number.ts';
+export { isE164, maskText, numberTag } from './phone-number.ts';
 export { defaultSignalCliConfigDir } from './config-dir.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isE164, maskNumbers, numberTag } from './phone-number.ts';
+import { isE164, maskText, numberTag } from './phone-number.ts';
 
 describe('isE164', () => {
   it.each([
@@ -31,17 +31,31 @@ describe('numberTag', () => {
   });
 });
 
-describe('maskNumbers', () => {
+describe('maskText', () => {
   it('replaces every number in a text with its tag and leaves other text alone', () => {
     const tag = numberTag('+15555550123');
-    expect(maskNumbers('ERROR MultiAccountManager - Failed to load +15555550123: Error while checking account +15555550123')).toBe(
+    expect(maskText('ERROR MultiAccountManager - Failed to load +15555550123: Error while checking account +15555550123')).toBe(
       `ERROR MultiAccountManager - Failed to load ${tag}: Error while checking account ${tag}`,
     );
-    expect(maskNumbers('reconnecting in 100 ms, +12345 is no number')).toBe('reconnecting in 100 ms, +12345 is no number');
+    expect(maskText('reconnecting in 100 ms, +12345 is no number')).toBe('reconnecting in 100 ms, +12345 is no number');
   });
 
   it('leaves no run of the digits of an over-long number behind', () => {
-    const masked = maskNumbers('User +1234567890123456789 is not registered.');
+    const masked = maskText('User +1234567890123456789 is not registered.');
     expect(masked).not.toMatch(/123456/);
+  });
+
+  it('redacts message text in quoted JSON and keeps the JSON valid', () => {
+    const line = JSON.stringify({ envelope: { source: '+15555550123', dataMessage: { message: 'meet at "noon"\n+15555550999', quote: { text: 'hi' } } } });
+    const masked = maskText(line);
+    expect(masked).not.toContain('noon');
+    expect(masked).not.toContain('+1555555');
+    expect(JSON.parse(masked)).toEqual({
+      envelope: { source: numberTag('+15555550123'), dataMessage: { message: '[redacted]', quote: { text: '[redacted]' } } },
+    });
+  });
+
+  it('redacts the rest of a cut-off excerpt after a message member', () => {
+    expect(maskText('bad line: {"message":"the secret plan goes on and o')).toBe('bad line: {"message":"[redacted]"');
   });
 });

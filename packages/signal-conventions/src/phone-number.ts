@@ -1,4 +1,5 @@
-// Phone numbers as Signal and signal-cli take them: one E.164 rule, one log tag, one masker for free text.
+// Phone numbers as Signal and signal-cli take them: one E.164 rule, one log tag, one masker for free text
+// (numbers and message text).
 import { createHash } from 'node:crypto';
 
 /**
@@ -25,7 +26,15 @@ export function numberTag(number: string): string {
   return `…${number.slice(-2)}#${hash}`;
 }
 
-/** Replaces every phone number in free text (signal-cli's stderr, error messages) with its tag. */
-export function maskNumbers(text: string): string {
-  return text.replace(E164_IN_TEXT, numberTag);
+/** JSON members whose string value is message text, as they appear in excerpts of signal-cli's lines. */
+const TEXT_IN_JSON = /"(message|text|body|quote_message|quoteText|caption)"\s*:\s*"(?:[^"\\]|\\.)*(?:"|$)/g;
+
+/**
+ * The one masker for free text that may reach a log line or a dump (signal-cli's stderr, error messages,
+ * excerpts of JSON lines): every phone number becomes its tag and the text of `"message":"…"` members (and
+ * the other message-text members) in quoted JSON becomes `[redacted]`. JSON text stays valid JSON.
+ */
+export function maskText(text: string): string {
+  const masked = text.includes('"') ? text.replace(TEXT_IN_JSON, '"$1":"[redacted]"') : text;
+  return masked.replace(E164_IN_TEXT, numberTag);
 }

@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AttachOptions, Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE, CONSUMER_REPLACED_CLOSE } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
+import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../http/router.ts';
 import { CloseCodes, readingOptions, validateNumber } from '../ws/receive-gateway.ts';
@@ -229,7 +230,7 @@ export class EventStreams {
 
   private open(req: IncomingMessage, res: ServerResponse, account: string, reading: AttachOptions): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const log = this.log.child({ remote });
+    const log = this.log.child({ accountTag: numberTag(account), remote });
     const { broker } = this.options;
     res.writeHead(200, {
       'content-type': 'text/event-stream',

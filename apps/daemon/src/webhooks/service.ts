@@ -22,7 +22,7 @@ import type { InboxEntry } from '@signal-broker/inbox';
 import { ExponentialBackoff, fullJitterGenerator } from 'cockatiel';
 import type { IBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
-import { accountTag } from '../logger.ts';
+import { numberTag } from '@signal-broker/signal-conventions';
 import type { WebhookDefinition, WebhookView } from './definition.ts';
 import { consumerName, displayUrl, newWebhookId, viewOf } from './definition.ts';
 
@@ -177,7 +177,7 @@ export class WebhookService {
     } satisfies StoredWebhook);
     const hook = this.add(def);
     this.scanHook(hook);
-    this.log.info({ webhookId: def.id, url: displayUrl(def.url), accounts: def.accounts?.map(accountTag) ?? 'all' }, 'webhook created');
+    this.log.info({ webhookId: def.id, url: displayUrl(def.url), accounts: def.accounts?.map(numberTag) ?? 'all' }, 'webhook created');
     return viewOf(def);
   }
 
@@ -320,7 +320,7 @@ class Hook {
         // (what was delivered but not acknowledged is delivered again).
         backoff = backoff === undefined ? this.backoff.next() : backoff.next(undefined);
         this.noteFailure(err instanceof Error ? err.message : String(err));
-        this.log.error({ err, accountTag: accountTag(lane.account), retryInMs: backoff.duration }, 'webhook could not read the inbox');
+        this.log.error({ err, accountTag: numberTag(lane.account), retryInMs: backoff.duration }, 'webhook could not read the inbox');
         await this.wait(lane, backoff.duration, signal);
       }
     }
@@ -382,7 +382,7 @@ class Hook {
       if (signal.aborted) return false;
       backoff = backoff === undefined ? this.backoff.next() : backoff.next(undefined);
       this.noteFailure(problem);
-      this.log.warn({ accountTag: accountTag(lane.account), seq: entry.seq, problem, retryInMs: backoff.duration }, 'webhook delivery failed');
+      this.log.warn({ accountTag: numberTag(lane.account), seq: entry.seq, problem, retryInMs: backoff.duration }, 'webhook delivery failed');
       await this.wait(lane, backoff.duration, signal);
     }
   }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE, CONSUMER_REPLACED_CLOSE } from '@signal-broker/broker';
 import type { AttachOptions, Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { isE164 } from '@signal-broker/signal-conventions';
+import { isE164, numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { errorBody } from '../http/respond.ts';
@@ -339,7 +339,7 @@ export class ReceiveGateway {
 
   private accept(ws: WebSocket, account: string, req: IncomingMessage, reading: AttachOptions): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const log = this.log.child({ remote });
+    const log = this.log.child({ accountTag: numberTag(account), remote });
     const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, this.options.closeGraceMs ?? 5_000, log);
     sink.durable = reading.consumer !== undefined;
     let id: string;

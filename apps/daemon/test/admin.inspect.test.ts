@@ -206,3 +206,53 @@ describe('GET /v1/admin/inspect', () => {
     }
   });
 });
+
+describe('a watcher that does not read', () => {
+  let d: DaemonHandle | undefined;
+  afterEach(async () => {
+    await d?.dispose();
+    d = undefined;
+  });
+
+  it('is cut (4008 over WebSocket, a last "cut" line over NDJSON) while a reading watcher and receive clients get everything', async () => {
+    d = await startDaemon({ env: { SIGNAL_BROKER_INSPECT_MAX_QUEUED: '1000' } });
+    const daemon = d;
+    const receiver = await connect(daemon.wsUrl(A));
+    const reading = await follow(`${daemon.baseUrl}/v1/admin/inspect?kind=account`);
+    const ndjson = await follow(`${daemon.baseUrl}/v1/admin/inspect`);
+    const ws = await connect(`${daemon.baseUrl.replace(/^http/, 'ws')}/v1/admin/inspect`);
+    await until(() => reading.lines.length > 0 && ndjson.lines.length > 0 && ws.frames.length > 0);
+    ndjson.pause();
+    (ws.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+
+    // Every error signal-cli reports for the account is an event of its actor, so a record for each watcher.
+    // Batches stay well under the bound, so only a watcher that does not read can reach it.
+    const errorLine = `{"jsonrpc":"2.0","method":"receive","error":{"code":-1,"message":"receive failed","data":null},"params":{"account":"${A}"}}`;
+    const perBatch = 200;
+    const cuts = () => daemon.logs.filter((l) => l.msg === 'inspection watcher did not read its records; cut').length;
+    let sent = 0;
+    while (cuts() < 2 && sent < 200_000) {
+      await daemon.control.emitRaw(Array(perBatch).fill(errorLine).join('\n'));
+      sent += perBatch;
+      await until(() => receiver.frames.length === sent, 30_000);
+    }
+    expect(cuts()).toBe(2);
+    await daemon.control.emit({ account: A, count: 100 });
+    await until(() => receiver.frames.length === sent + 100, 30_000);
+    const errorRecords = () => records(reading.lines).filter((r) => r.event === 'error.received').length;
+    await until(() => errorRecords() === sent, 30_000);
+
+    (ws.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await ws.closed).toEqual({ code: 4008, reason: 'slow consumer' });
+    expect(ws.frames.length).toBeLessThan(sent);
+    ndjson.resume();
+    await ndjson.ended;
+    expect(ndjson.lines.at(-1)).toMatchObject({ type: 'cut', code: 4008 });
+    expect(ndjson.lines.length).toBeLessThan(sent);
+    // The receive client and the reading watcher were not touched.
+    expect((await daemon.actors()).broker.accounts.find((a) => a.account === A)!.subscribers).toHaveLength(1);
+    expect(reading.lines.some((l) => l.type === 'cut')).toBe(false);
+    reading.stop();
+    receiver.ws.close();
+  });
+});

@@ -255,4 +255,21 @@ describe('a watcher that does not read', () => {
     reading.stop();
     receiver.ws.close();
   });
+
+  it('is closed on shutdown: 1001 over WebSocket, a last "close" line over NDJSON, and the daemon exits', async () => {
+    d = await startDaemon();
+    const daemon = d;
+    const ndjson = await follow(`${daemon.baseUrl}/v1/admin/inspect`);
+    const ws = await connect(`${daemon.baseUrl.replace(/^http/, 'ws')}/v1/admin/inspect`);
+    await until(() => ndjson.lines.length > 0 && ws.frames.length > 0);
+    ndjson.pause();
+    (ws.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const exit = daemon.stop('SIGTERM');
+    (ws.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    ndjson.resume();
+    expect(await ws.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    await ndjson.ended;
+    expect(ndjson.lines.at(-1)).toMatchObject({ type: 'close', code: 1001 });
+    expect(await exit).toBe(0);
+  });
 });

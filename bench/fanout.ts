@@ -7,6 +7,13 @@
 // with SIGNAL_BROKER_INBOX=off or =sqlite (every message stored before it is sent). `compare` runs the daemon
 // both ways round by round in the same run, with the same settings, and adds `inbox_ratio` (frames/s with the
 // inbox ÷ without); the usual fields are then those of the daemon with the inbox.
+//
+// `--inspect off|on|compare` (default off): `on` follows GET /v1/admin/inspect (NDJSON) with one more client for
+// the whole run. Received messages produce no actor events, so `--churn N` (default 20 with --inspect, else 0)
+// also connects and closes N extra receive clients a second during the measured part, which gives the watcher
+// records to carry (an attach and a detach each). `compare` runs the daemon with and without the watcher (same
+// churn) round by round and adds `inspect_ratio` (frames/s with the watcher ÷ without) and `inspect_records`
+// (records the watcher got during the measured parts).
 import WebSocket from 'ws';
 import { BenchFailure, median, parseBenchArgs, percentile, progress, report, round } from './lib.ts';
 import { startServer } from './servers.ts';
@@ -46,8 +53,69 @@ async function connectAll(server: BenchServer, n: number, onFrame: (client: numb
 
 type InboxMode = 'off' | 'on';
 
-async function measure(kind: ServerKind, clients: number, rate: number, seconds: number, inbox: InboxMode = 'off'): Promise<RunFigures> {
+interface InspectLoad {
+  /** Follow /v1/admin/inspect. */
+  watch: boolean;
+  /** Receive clients connected and closed per second during the measured part. */
+  churn: number;
+}
+
+/** Follows the inspection stream, counting its lines, until `stop()`. */
+function followInspect(port: number): { lines: () => number; reset: () => void; stop: () => void } {
+  const ac = new AbortController();
+  let lines = 0;
+  void (async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/admin/inspect`, { signal: ac.signal });
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for (const byte of chunk) if (byte === 0x0a) lines++;
+      }
+    } catch {
+      // stopped
+    }
+  })();
+  return { lines: () => lines, reset: () => (lines = 0), stop: () => ac.abort() };
+}
+
+/** Connects and closes `perSecond` receive clients a second until `stop()`; resolves once the last one closed. */
+function churn(server: BenchServer, perSecond: number): { count: () => number; stop: () => Promise<void> } {
+  let running = perSecond > 0;
+  let count = 0;
+  const loop = (async () => {
+    const gap = 1000 / perSecond;
+    let next = performance.now();
+    while (running) {
+      await new Promise<void>((resolve) => {
+        const ws = new WebSocket(server.wsUrl(ACCOUNT));
+        ws.once('open', () => ws.close());
+        ws.once('close', () => resolve());
+        ws.once('error', () => resolve());
+      });
+      count++;
+      next += gap;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  return {
+    count: () => count,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+async function measure(
+  kind: ServerKind,
+  clients: number,
+  rate: number,
+  seconds: number,
+  inbox: InboxMode = 'off',
+  load: InspectLoad = { watch: false, churn: 0 },
+): Promise<RunFigures & { inspect_records: number; churned: number }> {
   const server = await startServer(kind, [ACCOUNT], kind === 'daemon' ? { env: { SIGNAL_BROKER_INBOX: inbox === 'on' ? 'sqlite' : 'off' } } : {});
+  const watcher = load.watch ? followInspect(server.port) : undefined;
   try {
     const count = rate === 0 ? 20_000 : Math.round(rate * seconds);
     const received = new Uint32Array(clients);
@@ -84,11 +152,15 @@ async function measure(kind: ServerKind, clients: number, rate: number, seconds:
     lastSeq.fill(-1);
     orderViolations = 0;
     samples = 0;
+    watcher?.reset();
+    const churning = churn(server, load.churn);
     const start = performance.timeOrigin + performance.now();
     await server.control.emit({ account: ACCOUNT, count, rate, stamp: true });
     const expected = count * clients;
     await settle(expected);
     const delivered = total();
+    await churning.stop();
+    const inspectRecords = watcher?.lines() ?? 0;
     const mem = server.memory();
     for (const ws of sockets) ws.terminate();
     const sorted = latencies.subarray(0, samples).sort();
@@ -100,8 +172,11 @@ async function measure(kind: ServerKind, clients: number, rate: number, seconds:
       p99_ms: round(percentile(sorted, 99), 3),
       fps: round(delivered / ((lastReceipt - start) / 1000), 0),
       rss_mb: mem.peakMb,
+      inspect_records: inspectRecords,
+      churned: churning.count(),
     };
   } finally {
+    watcher?.stop();
     await server.stop();
   }
 }
@@ -113,9 +188,16 @@ export async function run(argv: string[]): Promise<void> {
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
     inbox: { type: 'string', default: 'off' },
+    inspect: { type: 'string', default: 'off' },
+    churn: { type: 'string' },
   });
   const inbox = args.inbox;
   if (inbox !== 'off' && inbox !== 'on' && inbox !== 'compare') throw new Error('--inbox takes off, on or compare');
+  const inspect = args.inspect;
+  if (inspect !== 'off' && inspect !== 'on' && inspect !== 'compare') throw new Error('--inspect takes off, on or compare');
+  if (inbox === 'compare' && inspect === 'compare') throw new Error('compare one of --inbox and --inspect at a time');
+  const churnRate = Number(args.churn ?? (inspect === 'off' ? 0 : 20));
+  if (!(churnRate >= 0)) throw new Error('--churn takes a number of connections per second');
   const rate = Number(args.rate);
   const seconds = Number(args.seconds);
   const rounds = Number(args.rounds);
@@ -131,19 +213,22 @@ export async function run(argv: string[]): Promise<void> {
         ];
   const matrix = [];
   for (const { clients, rate: r } of configs) {
-    const ours: RunFigures[] = [];
-    const off: RunFigures[] = [];
-    const base: RunFigures[] = [];
+    type Figures = Awaited<ReturnType<typeof measure>>;
+    const ours: Figures[] = [];
+    const off: Figures[] = [];
+    const base: Figures[] = [];
+    const daemonInbox: InboxMode = inbox === 'off' ? 'off' : 'on';
     for (let i = 0; i < rounds; i++) {
       if (inbox === 'compare') off.push(await measure('daemon', clients, r, seconds, 'off'));
-      ours.push(await measure('daemon', clients, r, seconds, inbox === 'off' ? 'off' : 'on'));
+      if (inspect === 'compare') off.push(await measure('daemon', clients, r, seconds, daemonInbox, { watch: false, churn: churnRate }));
+      ours.push(await measure('daemon', clients, r, seconds, daemonInbox, { watch: inspect !== 'off', churn: churnRate }));
       base.push(await measure('baseline', clients, r, seconds));
     }
-    const med = (rs: RunFigures[], k: keyof RunFigures) => median(rs.map((x) => x[k]));
+    const med = (rs: Figures[], k: keyof Figures) => median(rs.map((x) => x[k]));
     const compared =
-      inbox === 'compare'
+      inbox === 'compare' || inspect === 'compare'
         ? {
-            inbox_ratio: round(med(ours, 'fps') / med(off, 'fps'), 3),
+            [inbox === 'compare' ? 'inbox_ratio' : 'inspect_ratio']: round(med(ours, 'fps') / med(off, 'fps'), 3),
             off_lost: off.reduce((a, x) => a + x.lost, 0),
             off_order_violations: off.reduce((a, x) => a + x.order_violations, 0),
             off_p50_ms: med(off, 'p50_ms'),
@@ -154,6 +239,10 @@ export async function run(argv: string[]): Promise<void> {
         : {};
     const row = {
       inbox,
+      inspect,
+      churn: churnRate,
+      inspect_records: med(ours, 'inspect_records'),
+      churned: med(ours, 'churned'),
       clients,
       rate: r,
       delivered: ours.reduce((a, x) => a + x.delivered, 0),
@@ -181,5 +270,5 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   const headline = matrix.find((m) => m.clients === 100) ?? matrix[0]!;
-  report(`fanout: daemon (inbox ${inbox}) vs baseline ws broadcast (medians of rounds; losses summed)`, { ...headline, matrix }, Boolean(args.json));
+  report(`fanout: daemon (inbox ${inbox}, inspect ${inspect}) vs baseline ws broadcast (medians of rounds; losses summed)`, { ...headline, matrix }, Boolean(args.json));
 }

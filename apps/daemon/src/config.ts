@@ -58,6 +58,7 @@ const schema = z.object({
   SIGNAL_BROKER_WS_MAX_BUFFERED_BYTES: int(1_024, 1_073_741_824).default(8 * 1024 * 1024),
   SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES: int(16, 16 * 1024 * 1024).default(64 * 1024),
   SIGNAL_BROKER_SSE_RETRY_MS: int(100, 600_000).default(2_000),
+  SIGNAL_BROKER_INSPECT_MAX_QUEUED: int(1, 1_000_000).default(10_000),
   SIGNAL_BROKER_MAX_BODY_BYTES: int(1_024, 1_073_741_824).default(100 * 1024 * 1024),
   SIGNAL_BROKER_BODY_MEMORY_BYTES: int(1_024, 17_179_869_184).default(256 * 1024 * 1024),
   SIGNAL_BROKER_ACCOUNT_MAX_IN_FLIGHT: int(1, 1_000).default(8),
@@ -150,6 +151,8 @@ export interface Config {
     /** The `retry:` hint: how long an EventSource client waits before it reconnects. */
     retryMs: number;
   };
+  /** Records one watcher of GET /v1/admin/inspect may have waiting before it is cut. */
+  inspectMaxQueued: number;
   shutdownTimeoutMs: number;
   /** Where signal-broker keeps its own state (the inbox database); default `<signal-cli config dir>/signal-broker`. */
   dataDir: string;
@@ -274,6 +277,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxClientFrameBytes: e.SIGNAL_BROKER_WS_MAX_CLIENT_FRAME_BYTES,
     }),
     sse: Object.freeze({ retryMs: e.SIGNAL_BROKER_SSE_RETRY_MS }),
+    inspectMaxQueued: e.SIGNAL_BROKER_INSPECT_MAX_QUEUED,
     shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.SIGNAL_BROKER_DATA_DIR ?? join(configDir, 'signal-broker'),
     inbox: Object.freeze({

@@ -3,13 +3,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Broker } from '@signal-broker/broker';
+import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
+import { InspectStream } from './admin/inspect-stream.ts';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
 import { addAdminRoutes } from './http/admin-routes.ts';
@@ -44,7 +45,9 @@ export interface Daemon {
 
 export async function startDaemon(config: Readonly<Config>, logger: Logger): Promise<Daemon> {
   const log = logger.child({ component: 'daemon' });
+  const inspection = new Inspection();
   const signalCli = new SignalCli({
+    inspect: inspection.inspector('supervisor'),
     bin: config.signalCli.bin,
     configDir: config.signalCli.configDir,
     trustNewIdentities: config.signalCli.trustNewIdentities,
@@ -109,6 +112,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
 
   const broker = new Broker({
     logger,
+    inspect: inspection.inspector('broker'),
     inbox:
       engine === undefined
         ? undefined
@@ -214,13 +218,30 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
   });
   const pull = new ReceivePull(broker);
+  // The inspection stream's first line: the dump as it is in this turn (GET /v1/admin/actors adds the oldest
+  // waiting message of each account, which needs a read of the inbox).
+  const actorsDump = () => ({
+    daemon: { version: DAEMON_VERSION, websockets: gateway.size, eventStreams: events.size, pulls: pull.size },
+    signalCli: signalCli.dump(),
+    broker: broker.dump(),
+    webhooks: webhooks?.dump() ?? [],
+  });
+  const inspect = new InspectStream({
+    inspection,
+    dump: actorsDump,
+    guard,
+    logger,
+    maxQueued: config.inspectMaxQueued,
+    closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
+  });
 
   const openApi = buildOpenApi({ version: config.buildVersion });
   const router = new Router()
     // With an upgrade this path is the WebSocket (gateway.handleUpgrade); a plain GET is the pull.
     .get('/v1/receive/{number}', pull.handle)
     .get('/v1/events/{number}', events.handle)
-    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi));
+    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
+    .get('/v1/admin/inspect', inspect.handle);
   const admin = addAdminRoutes(router, {
     signalCli,
     broker,
@@ -251,7 +272,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
 
   const server = createHttpServer(router, logger, guard);
   server.on('upgrade', (req, socket, head) => {
-    if (!gateway.handleUpgrade(req, socket, head)) {
+    if (!gateway.handleUpgrade(req, socket, head) && !inspect.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     }
   });
@@ -282,7 +303,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         server.closeIdleConnections();
         pull.closeAll();
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
-        await Promise.all([gateway.closeAll(), events.closeAll(), webhooks?.stop()]);
+        await Promise.all([gateway.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop()]);
         await signalCli.stop();
         admin.close();
         broker.stop();

@@ -5,7 +5,7 @@ import { SigError, isSigError } from '@signal-broker/errors';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
-import type { Actor } from 'xstate';
+import type { Actor, InspectionEvent } from 'xstate';
 import type { InboxEngine, InboxEntry, RetentionPolicy } from '@signal-broker/inbox';
 import { createAccountMachine, fanOutFrame, noteAck } from './account.machine.ts';
 import type { AccountContext, AccountCounters, AccountLive, CliStatus, DetachReason } from './account.machine.ts';
@@ -62,6 +62,8 @@ export interface BrokerOptions {
    * before anyone gets it, compatibility clients share a position that waits while none is attached, and
    * durable consumers keep their own. Call `startInbox()` before messages arrive.
    */
+  /** The root actor's `inspect` option (an `Inspection`'s inspector): sees the root and every account actor. */
+  inspect?: (event: InspectionEvent) => void;
   inbox?: {
     engine: InboxEngine;
     retention: RetentionPolicy;
@@ -251,6 +253,7 @@ export class Broker {
         onStrayFailure: (actorId, error) =>
           this.log.error({ err: error, actorId, code: 'SIG_ERR_INTERNAL' }, 'a replaced account actor failed'),
       }),
+      options.inspect === undefined ? {} : { inspect: options.inspect },
     );
     this.root.subscribe({ error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'broker actor crashed') });
   }

@@ -21,3 +21,5 @@ export { laneOf, MESSAGE_METHODS } from './lanes.ts';
 export type { Lane } from './lanes.ts';
 export { SinkRegistry } from './sinks.ts';
 export type { DeliveryResult, SubscriberSink } from './sinks.ts';
+export { ACTOR_KINDS, Inspection } from './inspection.ts';
+export type { ActorKind, InspectionFilter, InspectionRecord, InspectionSink } from './inspection.ts';

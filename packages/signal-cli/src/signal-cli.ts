@@ -41,6 +41,8 @@ export interface SignalCliOptions extends SignalCliArgs {
   clock?: ActorOptions<SupervisorMachine>['clock'];
   now?: () => number;
   random?: () => number;
+  /** The supervisor actor's `inspect` option (an inspection module's inspector): sees it and its children. */
+  inspect?: ActorOptions<SupervisorMachine>['inspect'];
 }
 
 /**
@@ -206,7 +208,10 @@ export class SignalCli {
         return proc;
       },
     });
-    this.actor = createActor(machine, options.clock ? { clock: options.clock } : {});
+    this.actor = createActor(machine, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    });
     this.actor.subscribe({
       next: (snapshot) => {
         const status = statusOf(snapshot.value);

@@ -426,7 +426,7 @@ export function readingOptions(query: URLSearchParams): AttachOptions {
   return options;
 }
 
-function rejectUpgrade(socket: Duplex, err: SigError): void {
+export function rejectUpgrade(socket: Duplex, err: SigError): void {
   const body = JSON.stringify(errorBody(err));
   const status = err.httpStatus;
   socket.end(

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
 import { sendJson } from './http/respond.ts';
+import { addDashboardRoutes } from './dashboard/routes.ts';
 import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
@@ -247,6 +248,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
       }),
     );
   addWebhookRoutes(router, webhooks);
+  addDashboardRoutes(router);
 
   addRestRoutes(router, {
     refreshAccounts,

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
+import { isDashboardPath } from '../dashboard/routes.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
@@ -15,10 +16,10 @@ export function responseOf(req: IncomingMessage): ServerResponse | undefined {
   return responses.get(req);
 }
 
-/** Operator surfaces: the ops dump, webhooks and the runtime log level answer clients on this machine only. */
+/** Operator surfaces: the ops dump, the dashboard, webhooks and the runtime log level answer clients on this machine only. */
 function isLoopbackOnly(method: string, pathname: string): boolean {
   const path = pathname.replace(/\/$/, '');
-  return pathname.startsWith('/v1/admin/') || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
+  return pathname.startsWith('/v1/admin/') || isDashboardPath(pathname) || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
 }
 
 export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {

@@ -7,6 +7,8 @@
 'use strict';
 
 (() => {
+  // Only in a page (a tool that loads this file as a module elsewhere gets nothing).
+  if (typeof document === 'undefined') return;
   const POLL_MS = 1000;
   const HISTORY = 60; // samples (seconds) per sparkline
   const STREAM_RETRY_MS = 5000;

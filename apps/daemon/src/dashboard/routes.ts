@@ -48,8 +48,3 @@ export function addDashboardRoutes(router: Router): void {
     router.get(path, ({ res }) => send(res, type, body)).answerHeadLikeGet(path);
   }
 }
-
-/** Paths only loopback clients may load (the dashboard shows what the admin API shows). */
-export function isDashboardPath(pathname: string): boolean {
-  return pathname === '/dashboard' || pathname.startsWith('/dashboard/');
-}

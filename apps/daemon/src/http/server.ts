@@ -4,7 +4,6 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
-import { isDashboardPath } from '../dashboard/routes.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
@@ -19,7 +18,7 @@ export function responseOf(req: IncomingMessage): ServerResponse | undefined {
 /** Operator surfaces: the ops dump, the dashboard, webhooks and the runtime log level answer clients on this machine only. */
 function isLoopbackOnly(method: string, pathname: string): boolean {
   const path = pathname.replace(/\/$/, '');
-  return pathname.startsWith('/v1/admin/') || isDashboardPath(pathname) || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
+  return pathname.startsWith('/v1/admin/') || path === '/dashboard' || pathname.startsWith('/dashboard/') || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
 }
 
 export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {

@@ -1,6 +1,6 @@
-// Bundles the two executables this repository ships, the daemon and the fake signal-cli used by tests and
-// benchmarks, each into one ESM file (workspace packages and npm dependencies included), so they run with
-// plain `node`. The one exception is the daemon's native SQLite addon, loaded from node_modules.
+// Bundles the executables this repository ships, the daemon, the CLI (apps/cli) and the fake signal-cli used
+// by tests and benchmarks, each into one ESM file (workspace packages and npm dependencies included), so they
+// run with plain `node`. The one exception is the daemon's native SQLite addon, loaded from node_modules.
 import { build } from 'esbuild';
 import { chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ const requireShim = "import { createRequire as __sbCreateRequire } from 'node:mo
 const entries = [
   { in: 'apps/daemon/src/main.ts', out: 'apps/daemon/dist/main.js' },
   { in: 'packages/testkit/src/fake-signal-cli.ts', out: 'packages/testkit/dist/fake-signal-cli.js' },
+  { in: 'apps/cli/src/cli.ts', out: 'apps/cli/dist/cli.js' },
 ];
 
 export async function buildAll() {

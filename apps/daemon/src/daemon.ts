@@ -16,6 +16,7 @@ import { DAEMON_VERSION } from './config.ts';
 import { addAdminRoutes } from './http/admin-routes.ts';
 import type { ActorsDump } from './http/admin-routes.ts';
 import { sendJson } from './http/respond.ts';
+import { addDashboardRoutes } from './dashboard/routes.ts';
 import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
@@ -249,6 +250,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     webhooks,
   });
   addWebhookRoutes(router, webhooks);
+  addDashboardRoutes(router);
 
   addRestRoutes(router, {
     refreshAccounts,

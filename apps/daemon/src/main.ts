@@ -1,5 +1,6 @@
 // signal-broker's entry point: load the configuration, create the root logger, start the daemon, and
-// stop it cleanly on SIGINT/SIGTERM.
+// stop it cleanly on SIGINT/SIGTERM. With a command (`signal-broker actors …`) it is the command line
+// (apps/cli) instead, reading a running daemon's admin API.
 import { isSigError } from '@signal-broker/errors';
 import { loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
@@ -45,4 +46,14 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+/** `signal-broker actors …` and `signal-broker --help`: the CLI. No arguments: the daemon. */
+async function command(argv: string[]): Promise<void> {
+  const { runCli } = await import('@signal-broker/cli');
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+  process.stdout.on('error', () => process.exit(0));
+  process.exitCode = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: stop.signal });
+}
+
+const argv = process.argv.slice(2);
+void (argv.length > 0 ? command(argv) : main());

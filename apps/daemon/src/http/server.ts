@@ -15,10 +15,10 @@ export function responseOf(req: IncomingMessage): ServerResponse | undefined {
   return responses.get(req);
 }
 
-/** Operator surfaces: the ops dump, webhooks and the runtime log level answer clients on this machine only. */
+/** Operator surfaces: the ops dump, the dashboard, webhooks and the runtime log level answer clients on this machine only. */
 function isLoopbackOnly(method: string, pathname: string): boolean {
   const path = pathname.replace(/\/$/, '');
-  return pathname.startsWith('/v1/admin/') || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
+  return pathname.startsWith('/v1/admin/') || path === '/dashboard' || pathname.startsWith('/dashboard/') || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
 }
 
 export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {

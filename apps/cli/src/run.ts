@@ -1,0 +1,188 @@
+// `signal-broker actors`: one look at the admin API, or (--watch) a live view that follows the daemon's
+// inspection stream and falls back to polling where there is none.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import ndjson from 'ndjson';
+import { USAGE, UsageError, parseCliArgs } from './args.ts';
+import type { ActorsArgs } from './args.ts';
+import { FetchError, endpoint, fetchDump, filterDump } from './dump.ts';
+import type { ActorsDump } from './dump.ts';
+import { renderTable } from './table.ts';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Stops --watch (SIGINT/SIGTERM in the bin); the run then resolves with 0. */
+  signal?: AbortSignal;
+}
+
+const POLL_MS = 1_000;
+const STREAM_RETRY_MS = 5_000;
+/** Records arrive in bursts (a connect storm is many events): one refresh per this many ms at most. */
+const COALESCE_MS = 100;
+
+/** Runs the CLI; resolves with the exit code (0 ok, 1 the daemon could not be read, 2 usage). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let args;
+  try {
+    args = parseCliArgs(argv, io.env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`signal-broker: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.command === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    return args.watch ? await watch(args, io) : await once(args, io);
+  } catch (err) {
+    if (err instanceof FetchError) {
+      io.stderr.write(`signal-broker: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function output(args: ActorsArgs, dump: ActorsDump): string {
+  const shown = filterDump(dump, args.account);
+  return args.json ? `${JSON.stringify(shown, null, args.watch ? undefined : 2)}\n` : `${renderTable(shown).join('\n')}\n`;
+}
+
+async function once(args: ActorsArgs, io: CliIo): Promise<number> {
+  const dump = await fetchDump(args.url, io.signal);
+  const known = (dump.broker?.accounts ?? []).map((a) => a.account);
+  if (args.account !== undefined && !known.includes(args.account)) {
+    io.stderr.write(`signal-broker: the daemon has no account ${args.account}${known.length > 0 ? ` (it has ${known.join(', ')})` : ''}\n`);
+    return 1;
+  }
+  io.stdout.write(output(args, dump));
+  return 0;
+}
+
+/**
+ * Follows the daemon until stopped. Inspection records say that something changed, not the counters, and
+ * counters change without records (a message is no actor event), so the view is also refreshed every second.
+ * On a terminal the table is redrawn in place; elsewhere a table is printed whenever it changed.
+ */
+async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
+  const tty = io.stdout.isTTY === true && !args.json;
+  const stop = io.signal;
+  let last = '';
+  let lastError = '';
+  let streaming = false;
+
+  const show = (dump: ActorsDump) => {
+    lastError = '';
+    const text = output(args, dump);
+    if (text === last) return;
+    last = text;
+    if (tty) {
+      const status = streaming ? 'following /v1/admin/inspect' : 'polling /v1/admin/actors every second';
+      io.stdout.write(`\x1b[H\x1b[2J${text}\n${args.url.origin}: ${status}; Ctrl-C to stop\n`);
+    } else {
+      io.stdout.write(args.json ? text : `${text}\n`);
+    }
+  };
+  const failed = (err: unknown) => {
+    if (!(err instanceof FetchError)) throw err;
+    if (err.message === lastError) return;
+    lastError = err.message;
+    last = '';
+    io.stderr.write(`signal-broker: ${err.message}; retrying\n`);
+  };
+
+  let refreshing: Promise<void> | undefined;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        again = false;
+        try {
+          show(await fetchDump(args.url, stop));
+        } catch (err) {
+          if (stop?.aborted) return;
+          failed(err);
+        }
+      } while (again && !stop?.aborted);
+    })().finally(() => (refreshing = undefined));
+    return refreshing;
+  };
+
+  let coalesce: NodeJS.Timeout | undefined;
+  const onRecord = (record: { type?: string; dump?: ActorsDump }) => {
+    if (record.type === 'hello' && record.dump !== undefined) {
+      show(record.dump);
+      return;
+    }
+    coalesce ??= setTimeout(() => {
+      coalesce = undefined;
+      void refresh();
+    }, COALESCE_MS);
+  };
+
+  const follow = async (): Promise<void> => {
+    while (!stop?.aborted) {
+      const ok = await followOnce(args, onRecord, stop, () => (streaming = true)).catch(() => false);
+      streaming = false;
+      // No stream on this daemon (or it broke): polling goes on; look for the stream again later.
+      await sleep(ok ? POLL_MS : STREAM_RETRY_MS, stop);
+    }
+  };
+
+  const poll = async (): Promise<void> => {
+    while (!stop?.aborted) {
+      await refresh();
+      await sleep(POLL_MS, stop);
+    }
+  };
+
+  await Promise.all([poll(), follow()]);
+  clearTimeout(coalesce);
+  return 0;
+}
+
+/** Reads /v1/admin/inspect until it ends; false when the daemon has no such stream. */
+async function followOnce(
+  args: ActorsArgs,
+  onRecord: (record: { type?: string; dump?: ActorsDump }) => void,
+  stop: AbortSignal | undefined,
+  onOpen: () => void,
+): Promise<boolean> {
+  const url = endpoint(args.url, '/v1/admin/inspect');
+  if (args.account !== undefined) url.searchParams.set('account', args.account);
+  const res = await fetch(url, { headers: { accept: 'application/x-ndjson' }, signal: stop });
+  if (res.status !== 200 || res.body === null) {
+    await res.body?.cancel();
+    return false;
+  }
+  onOpen();
+  const parser = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(ndjson.parse({ strict: false }));
+  await new Promise<void>((resolve) => {
+    parser.on('data', onRecord);
+    parser.on('end', resolve);
+    parser.on('error', () => resolve());
+    parser.on('close', resolve);
+  });
+  return true;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,128 @@
+// The dashboard in a real browser: Debian's chromium (installed by scripts/setup.sh) driven by playwright-core,
+// against the bundled daemon and the fake signal-cli. The page must show both accounts and follow what
+// happens (a client attaching, messages arriving) without a reload. The screenshot is left in
+// apps/daemon/test-artifacts/dashboard.png.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, startDaemon } from './harness.ts';
+import type { DaemonHandle, RecordingClient } from './harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`dashboard browser test skipped: ${CHROMIUM} is not installed (scripts/setup.sh installs it with apt-get)`);
+}
+const artifacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
+const A = '+15555550123';
+const B = '+15555550124';
+
+describe('the dashboard', () => {
+  let daemon: DaemonHandle | undefined;
+  let client: RecordingClient | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+  afterEach(async () => {
+    client?.ws.close();
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await daemon?.dispose();
+  });
+
+  it('is one page with its script and style from the daemon, under a strict Content-Security-Policy', async () => {
+    daemon = await startDaemon({ accounts: [A] });
+    const page = await fetch(`${daemon.baseUrl}/dashboard`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await page.text();
+    expect(html).toContain('<script src="/dashboard/app.js" defer></script>');
+    // Nothing from elsewhere, and no inline script.
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<script>/);
+    const script = await fetch(`${daemon.baseUrl}/dashboard/app.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toContain('/v1/admin/actors');
+    const style = await fetch(`${daemon.baseUrl}/dashboard/style.css`);
+    expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect((await fetch(`${daemon.baseUrl}/dashboard/nothing.js`)).status).toBe(404);
+    // A foreign page cannot load it through the user's browser either.
+    const foreign = await fetch(`${daemon.baseUrl}/dashboard`, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
+  });
+
+  it.skipIf(!hasChromium)(
+    `shows both accounts in chromium and updates as clients attach and messages arrive${hasChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`,
+    async () => {
+      daemon = await startDaemon({ accounts: [A, B] });
+      profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1100, height: 720 },
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        // Failed loads are judged below, by URL: the inspection stream may be missing (the page then polls).
+        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+      });
+      page.on('response', (r) => {
+        if (r.status() >= 400 && new URL(r.url()).pathname !== '/v1/admin/inspect') problems.push(`${r.status()} ${r.url()}`);
+      });
+      page.on('pageerror', (err) => problems.push(String(err)));
+
+      await page.goto(`${daemon.baseUrl}/dashboard`);
+      const card = (account: string) => page.locator(`article[data-account="${account}"]`);
+      const field = (account: string, name: string) => card(account).locator(`[data-field="${name}"]`);
+      await expect.poll(() => card(A).count()).toBe(1);
+      await expect.poll(() => card(B).count()).toBe(1);
+      await expect.poll(() => field(A, 'state').textContent()).toBe('ready');
+      await expect.poll(() => page.locator('#cli-status').textContent()).toBe('ready');
+      expect(await page.locator('#cli-pid').textContent()).toMatch(/^\d+$/);
+      expect(await field(A, 'clients').textContent()).toBe('0');
+      expect(await field(A, 'received').textContent()).toBe('0');
+
+      // The page is not reloaded from here on: what changes must reach it by itself.
+      client = await connect(daemon.wsUrl(A));
+      await expect.poll(() => field(A, 'clients').textContent(), { timeout: 10_000 }).toBe('1');
+      await daemon.control.emit({ account: A, count: 7 });
+      await expect.poll(() => field(A, 'received').textContent(), { timeout: 10_000 }).toBe('7');
+      await expect.poll(() => field(A, 'delivered').textContent(), { timeout: 10_000 }).toBe('7');
+      expect(client.frames).toHaveLength(7);
+      expect(await card(A).locator('tr[data-subscriber]').count()).toBe(1);
+      // The other account saw nothing.
+      expect(await field(B, 'received').textContent()).toBe('0');
+      expect(await field(B, 'clients').textContent()).toBe('0');
+      // The sparkline has points once two polls have passed.
+      await expect.poll(() => card(A).locator('polyline').getAttribute('points'), { timeout: 10_000 }).toMatch(/\d+,\d/);
+      expect(await page.locator('#link').getAttribute('data-link')).toMatch(/^(polling|stream)$/);
+
+      mkdirSync(artifacts, { recursive: true });
+      const shot = join(artifacts, 'dashboard.png');
+      rmSync(shot, { force: true });
+      await page.screenshot({ path: shot, fullPage: true });
+      const png = readFileSync(shot);
+      expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+      expect(problems).toEqual([]);
+    },
+  );
+});

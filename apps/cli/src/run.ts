@@ -164,7 +164,10 @@ async function followOnce(
     return false;
   }
   onOpen();
-  const parser = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>).pipe(ndjson.parse({ strict: false }));
+  const source = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  const parser = source.pipe(ndjson.parse({ strict: false }));
+  // Stopping aborts the fetch: the body then fails, and `pipe` does not pass that on.
+  source.on('error', () => parser.destroy());
   await new Promise<void>((resolve) => {
     parser.on('data', onRecord);
     parser.on('end', resolve);

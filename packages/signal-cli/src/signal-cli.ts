@@ -35,6 +35,11 @@ export interface SignalCliOptions extends SignalCliArgs {
   clock?: ActorOptions<SupervisorMachine>['clock'];
   now?: () => number;
   random?: () => number;
+  /**
+   * Called once for each request made through `request`/`api` when its answer (or error) arrives: the method,
+   * the round trip in milliseconds, and whether it succeeded. For metrics; it must not throw.
+   */
+  onRequestSettled?: (method: string, ms: number, ok: boolean) => void;
 }
 
 /**
@@ -128,9 +133,11 @@ export class SignalCli {
   private malformed = 0;
   private accountErrors = 0;
   private unrouted: SignalCliDump['unroutedErrors'] = { count: 0, last: null };
+  private readonly onRequestSettled: SignalCliOptions['onRequestSettled'];
 
   constructor(options: SignalCliOptions) {
     this.log = options.logger;
+    this.onRequestSettled = options.onRequestSettled;
     this.now = options.now ?? Date.now;
     const args = buildArgs(options);
     const restart = { ...defaultRestartPolicy, ...options.restart };
@@ -262,7 +269,22 @@ export class SignalCli {
         new SigError('SIG_ERR_CLI_UNAVAILABLE', `signal-cli is ${status}`, { details: { status } }),
       );
     }
-    return proc.peer.request<T>(method, params, options);
+    const settled = this.onRequestSettled;
+    if (settled === undefined) return proc.peer.request<T>(method, params, options);
+    const started = performance.now();
+    const answer = proc.peer.request<T>(method, params, options);
+    const report = (ok: boolean) => {
+      try {
+        settled(method, performance.now() - started, ok);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'request listener threw');
+      }
+    };
+    answer.then(
+      () => report(true),
+      () => report(false),
+    );
+    return answer;
   }
 
   onReceive(listener: Listener<ReceivedNotification>): () => void {

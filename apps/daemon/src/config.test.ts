@@ -41,6 +41,20 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the addresses allowed to read /metrics, and refuses entries that are not addresses or ranges', () => {
+    expect(loadConfig({ HOME: '/home/u' }).metrics.allow).toEqual([]);
+    expect(loadConfig({ HOME: '/home/u', SIGNAL_BROKER_METRICS_ALLOW: ' 10.0.0.0/8, 192.168.1.20 ,fd00::/8' }).metrics.allow).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.20',
+      'fd00::/8',
+    ]);
+    for (const bad of ['prometheus', '10.0.0.0/33', '10.0.0/8', 'fd00::/129', '10.0.0.0/8/1', '10.0.0.0/']) {
+      expect(problems({ HOME: '/home/u', SIGNAL_BROKER_METRICS_ALLOW: bad })).toEqual([
+        expect.stringMatching(/^SIGNAL_BROKER_METRICS_ALLOW: .* is not an IP address or CIDR range/),
+      ]);
+    }
+  });
+
   it('reads RECEIVE_WEBHOOK_URL and SIGNAL_BROKER_WEBHOOKS, with ids that depend only on the definition', () => {
     const env = {
       HOME: '/home/u',

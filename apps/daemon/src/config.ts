@@ -1,5 +1,6 @@
 // The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
 // signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError } from '@signal-broker/errors';
@@ -67,6 +68,7 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_LINK_SESSIONS: int(1, 100).default(3),
   SIGNAL_BROKER_ALLOWED_ORIGINS: z.string().optional(),
   SIGNAL_BROKER_ALLOWED_HOSTS: z.string().optional(),
+  SIGNAL_BROKER_METRICS_ALLOW: z.string().optional(),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
@@ -181,6 +183,13 @@ export interface Config {
     /** Host names allowed besides loopback names, IP literals and the machine's names; `.example.lan` allows its subdomains. */
     allowedHosts: readonly string[];
   };
+  metrics: {
+    /**
+     * Addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) besides loopback that may read `GET /metrics`
+     * (a Prometheus server on another host or in another container).
+     */
+    allow: readonly string[];
+  };
 }
 
 export const DAEMON_VERSION = '0.1.0';
@@ -220,6 +229,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   const e = parsed.data;
   const allowedOrigins = parseAllowedOrigins(e.SIGNAL_BROKER_ALLOWED_ORIGINS, problems);
   const allowedHosts = parseAllowedHosts(e.SIGNAL_BROKER_ALLOWED_HOSTS, problems);
+  const metricsAllow = parseAddressRanges(e.SIGNAL_BROKER_METRICS_ALLOW, problems);
   const webhooks = parseWebhooks(e.RECEIVE_WEBHOOK_URL, e.SIGNAL_BROKER_WEBHOOKS, problems);
   if (webhooks.length > 0 && e.SIGNAL_BROKER_INBOX === 'off') {
     problems.push(
@@ -298,6 +308,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       max: e.SIGNAL_BROKER_WEBHOOK_MAX,
     }),
     access: Object.freeze({ allowedOrigins: Object.freeze(allowedOrigins), allowedHosts: Object.freeze(allowedHosts) }),
+    metrics: Object.freeze({ allow: Object.freeze(metricsAllow) }),
   });
 }
 
@@ -368,6 +379,25 @@ function parseAllowedOrigins(value: string | undefined, problems: string[]): str
     origins.push(url.origin);
   }
   return origins;
+}
+
+/** IP addresses and CIDR ranges (`192.168.1.20`, `10.0.0.0/8`, `fd00::/8`), as `net.BlockList` takes them. */
+function parseAddressRanges(value: string | undefined, problems: string[]): string[] {
+  const ranges: string[] = [];
+  for (const entry of listOf(value)) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      problems.push(
+        `SIGNAL_BROKER_METRICS_ALLOW: "${entry}" is not an IP address or CIDR range; write for example 10.0.0.0/8,192.168.1.20,fd00::/8`,
+      );
+      continue;
+    }
+    ranges.push(entry);
+  }
+  return ranges;
 }
 
 /** Host names as a browser sends them (lowercase, no port); a leading dot allows the name's subdomains. */

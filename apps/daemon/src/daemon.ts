@@ -23,6 +23,7 @@ import { createHttpServer } from './http/server.ts';
 import { numberTag } from '@signal-broker/signal-conventions';
 import { BodyBudget } from './rest/body.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
+import { DaemonMetrics } from './metrics.ts';
 import { createLocalActions } from './rest/local-actions.ts';
 import { addRestRoutes } from './rest/routes.ts';
 import { ReceivePull } from './rest/receive-pull.ts';
@@ -47,6 +48,7 @@ export interface Daemon {
 export async function startDaemon(config: Readonly<Config>, logger: Logger): Promise<Daemon> {
   const log = logger.child({ component: 'daemon' });
   const inspection = new Inspection();
+  const metrics = new DaemonMetrics({ allow: config.metrics.allow });
   const signalCli = new SignalCli({
     inspect: inspection.inspector('supervisor'),
     bin: config.signalCli.bin,
@@ -62,6 +64,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     restart: config.signalCli.restart,
     stop: config.signalCli.stop,
     logger: logger.child({ component: 'signal-cli' }),
+    onRequestSettled: metrics.onRequestSettled,
   });
   const settings = new AccountSettingsStore(
     join(config.signalCli.configDir, 'signal-broker', 'account-settings.json'),
@@ -131,6 +134,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     timeoutFor: (method) => timeoutForMethod(method, config.signalCli.requestTimeoutMs),
     executeUnscoped: (method, params, options) => signalCli.api.invoke(method, params, options),
     maxUnscopedCalls: config.rest.unscopedMaxInFlight,
+    onCallSettled: metrics.onCallSettled,
   });
   broker.start();
   // Webhooks are durable consumers of the inbox, outside the actors: a slow receiver holds only itself.
@@ -251,6 +255,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   });
   addWebhookRoutes(router, webhooks);
   addDashboardRoutes(router);
+  metrics.serve(router, { signalCli, broker, webhooks });
 
   addRestRoutes(router, {
     refreshAccounts,

@@ -238,3 +238,41 @@ describe('account calls', () => {
     expect(broker.dump().accounts.find((a) => a.account === '+111')?.calls).toMatchObject({ refused: 2 });
   });
 });
+
+describe('onCallSettled', () => {
+  it('reports each queued call once when it settles: answered, failed, expired or aborted, with its wait included', async () => {
+    const settled: Array<{ account: string; method: string; ms: number; ok: boolean }> = [];
+    const { broker, started } = brokerWithExecutor({
+      onCallSettled: (account, method, ms, ok) => settled.push({ account, method, ms, ok }),
+    });
+    const answered = broker.call('+111', 'send', { recipient: ['+333'] });
+    const failed = broker.call('+222', 'listGroups');
+    // Behind `answered` in the same conversation: it waits, then its caller goes away.
+    const abort = new AbortController();
+    const aborted = broker.call('+111', 'send', { recipient: ['+333'] }, { signal: abort.signal });
+    // Behind them too, with a deadline that passes while it waits.
+    const expired = broker.call('+111', 'send', { recipient: ['+333'] }, { timeoutMs: 20 });
+    expect(started).toHaveLength(2);
+    expect(settled).toEqual([]);
+
+    abort.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'SIG_ERR_RPC_ABORTED' });
+    await expect(expired).rejects.toMatchObject({ code: 'SIG_ERR_RPC_TIMEOUT' });
+    started[0]!.resolve({ timestamp: 1 });
+    await answered;
+    started[1]!.reject(new SigError('SIG_ERR_SIGNAL_RATE_LIMIT'));
+    await expect(failed).rejects.toMatchObject({ code: 'SIG_ERR_SIGNAL_RATE_LIMIT' });
+
+    expect(settled.map(({ account, method, ok }) => ({ account, method, ok }))).toEqual([
+      { account: '+111', method: 'send', ok: false },
+      { account: '+111', method: 'send', ok: false },
+      { account: '+111', method: 'send', ok: true },
+      { account: '+222', method: 'listGroups', ok: false },
+    ]);
+    // The expired call waited out its deadline before it was reported.
+    expect(settled[1]!.ms).toBeGreaterThanOrEqual(19);
+    // Refused at once (unknown account): never queued, not reported.
+    await expect(broker.call('+999', 'send')).rejects.toMatchObject({ code: 'SIG_ERR_ACCOUNT_UNKNOWN' });
+    expect(settled).toHaveLength(4);
+  });
+});

@@ -58,6 +58,12 @@ export interface BrokerOptions {
    */
   maxUnscopedCalls?: number;
   /**
+   * Called once for each account call that was queued, when it settles (answered, failed, expired, aborted):
+   * the account, the method, the milliseconds from `call()` to then (queue wait included), and whether it
+   * succeeded. For metrics; it must not throw.
+   */
+  onCallSettled?: (account: string, method: string, ms: number, ok: boolean) => void;
+  /**
    * The durable inbox. With one, every received message is stored (with a per-account sequence number)
    * before anyone gets it, compatibility clients share a position that waits while none is attached, and
    * durable consumers keep their own. Call `startInbox()` before messages arrive.
@@ -206,9 +212,11 @@ export class Broker {
   private nextCall = 0;
   private unroutedErrors = 0;
   private readonly feed: Feed | undefined;
+  private readonly onCallSettled: BrokerOptions['onCallSettled'];
 
   constructor(options: BrokerOptions) {
     this.log = options.logger.child({ component: 'broker' });
+    this.onCallSettled = options.onCallSettled;
     this.now = options.now ?? Date.now;
     const execute: CallExecutor =
       options.execute ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
@@ -562,6 +570,15 @@ export class Broker {
     if (signal?.aborted) return Promise.reject(abortedError(method));
     const callId = `call-${++this.nextCall}`;
     const timeoutMs = options.timeoutMs ?? this.timeoutFor(method);
+    const settled = this.onCallSettled;
+    const arrived = settled === undefined ? 0 : performance.now();
+    const report = (ok: boolean) => {
+      try {
+        settled!(account, method, performance.now() - arrived, ok);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'call listener threw');
+      }
+    };
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
         account,
@@ -573,8 +590,20 @@ export class Broker {
         timer: undefined,
         started: false,
         unlisten: () => {},
-        resolve: resolve as (v: unknown) => void,
-        reject,
+        resolve:
+          settled === undefined
+            ? (resolve as (v: unknown) => void)
+            : (value) => {
+                report(true);
+                resolve(value as T);
+              },
+        reject:
+          settled === undefined
+            ? reject
+            : (err) => {
+                report(false);
+                reject(err);
+              },
       };
       call.timer = setTimeout(() => this.expire(callId), timeoutMs);
       call.timer.unref();

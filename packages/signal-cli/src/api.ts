@@ -240,6 +240,11 @@ export function createSignalCliApi(call: RpcCall): SignalCliApi {
   return api;
 }
 
+/** The names of the methods `SignalCliApi` wraps (a bounded set, for example for metric labels). */
+export const signalCliMethods: ReadonlySet<string> = new Set(
+  Object.keys(createSignalCliApi(() => Promise.reject(new Error('unused')))).filter((k) => k !== 'invoke'),
+);
+
 /** The deadline a call of `method` gets when its caller gives none: the method's own, else `fallbackMs`. */
 export function timeoutForMethod(method: string, fallbackMs: number): number {
   return Object.hasOwn(defaultTimeoutsMs, method) ? defaultTimeoutsMs[method as SignalCliMethod]! : fallbackMs;

@@ -8,7 +8,7 @@ export { spawnSignalCli } from './process.ts';
 export type { ExitInfo, SignalCliProcess, SpawnOptions, StopPolicy } from './process.ts';
 export { backoffDelay, createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
 export type { FailureRecord, RestartPolicy, SupervisorContext, SupervisorEvent, SupervisorStatus } from './supervisor.machine.ts';
-export { createSignalCliApi, defaultTimeoutsMs, timeoutForMethod } from './api.ts';
+export { createSignalCliApi, defaultTimeoutsMs, signalCliMethods, timeoutForMethod } from './api.ts';
 export type { CallOptions, RpcCall, SignalCliApi, SignalCliMethod } from './api.ts';
 export * from './types/envelope.ts';
 export * from './types/methods.ts';

@@ -43,6 +43,11 @@ export interface SignalCliOptions extends SignalCliArgs {
   random?: () => number;
   /** The supervisor actor's `inspect` option (an inspection module's inspector): sees it and its children. */
   inspect?: ActorOptions<SupervisorMachine>['inspect'];
+  /**
+   * Called once for each request made through `request`/`api` when its answer (or error) arrives: the method,
+   * the round trip in milliseconds, and whether it succeeded. For metrics; it must not throw.
+   */
+  onRequestSettled?: (method: string, ms: number, ok: boolean) => void;
 }
 
 /**
@@ -168,9 +173,11 @@ export class SignalCli {
   private readonly probeTimeoutMs: number;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  private readonly onRequestSettled: SignalCliOptions['onRequestSettled'];
 
   constructor(options: SignalCliOptions) {
     this.log = options.logger;
+    this.onRequestSettled = options.onRequestSettled;
     this.now = options.now ?? Date.now;
     const probeIntervalMs = options.probeIntervalMs ?? 0;
     this.probe = { intervalMs: probeIntervalMs, lastOkAt: null, lastMs: null, failure: null, sent: 0, failed: 0 };
@@ -311,8 +318,16 @@ export class SignalCli {
     }
     const started = performance.now();
     const answer = proc.peer.request<T>(method, params, options);
+    const settled = this.onRequestSettled;
     const record = (ok: boolean) => {
-      this.lastRequest = { method, at: this.now(), ms: Math.round((performance.now() - started) * 1000) / 1000, ok };
+      const ms = performance.now() - started;
+      this.lastRequest = { method, at: this.now(), ms: Math.round(ms * 1000) / 1000, ok };
+      if (settled === undefined) return;
+      try {
+        settled(method, ms, ok);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'request listener threw');
+      }
     };
     answer.then(
       () => record(true),

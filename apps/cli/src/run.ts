@@ -118,10 +118,8 @@ async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
 
   let coalesce: NodeJS.Timeout | undefined;
   const onRecord = (record: { type?: string; dump?: ActorsDump }) => {
-    if (record.type === 'hello' && record.dump !== undefined) {
-      show(record.dump);
-      return;
-    }
+    // The hello line's dump shows numbers as tags; the table is drawn from GET /v1/admin/actors, so every
+    // record (the hello included) only says "look again".
     coalesce ??= setTimeout(() => {
       coalesce = undefined;
       void refresh();

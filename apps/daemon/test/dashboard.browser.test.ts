@@ -81,11 +81,10 @@ describe('the dashboard', () => {
       const page = context.pages()[0] ?? (await context.newPage());
       const problems: string[] = [];
       page.on('console', (m) => {
-        // Failed loads are judged below, by URL: the inspection stream may be missing (the page then polls).
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+        if (m.type() === 'error') problems.push(m.text());
       });
       page.on('response', (r) => {
-        if (r.status() >= 400 && new URL(r.url()).pathname !== '/v1/admin/inspect') problems.push(`${r.status()} ${r.url()}`);
+        if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
       });
       page.on('pageerror', (err) => problems.push(String(err)));
 
@@ -95,6 +94,8 @@ describe('the dashboard', () => {
       await expect.poll(() => card(A).count()).toBe(1);
       await expect.poll(() => card(B).count()).toBe(1);
       await expect.poll(() => field(A, 'state').textContent()).toBe('ready');
+      // The page follows the daemon's inspection stream, not only the once-a-second poll.
+      await expect.poll(() => page.locator('#link').textContent()).toBe('live: inspection stream');
       await expect.poll(() => page.locator('#cli-status').textContent()).toBe('ready');
       expect(await page.locator('#cli-pid').textContent()).toMatch(/^\d+$/);
       expect(await field(A, 'clients').textContent()).toBe('0');

@@ -141,8 +141,9 @@
           } catch {
             continue;
           }
-          if (record.type === 'hello' && record.dump) render(record.dump);
-          else changed = true;
+          // Every record, the hello line included, means "look again": the page renders GET /v1/admin/actors
+          // (the stream's copy of the dump shows numbers as tags, the cards are keyed by number).
+          changed = true;
         }
         if (changed) void refresh();
       }

@@ -49,8 +49,9 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const log = logger.child({ component: 'daemon' });
   const inspection = new Inspection();
   const metrics = new DaemonMetrics({ allow: config.metrics.allow });
+  // The supervisor runs under the broker's root (one actor system, one `inspect`); see `broker` below.
   const signalCli = new SignalCli({
-    inspect: inspection.inspector('supervisor'),
+    hosted: true,
     bin: config.signalCli.bin,
     configDir: config.signalCli.configDir,
     trustNewIdentities: config.signalCli.trustNewIdentities,
@@ -117,6 +118,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const broker = new Broker({
     logger,
     inspect: inspection.inspector('broker'),
+    signalCli: signalCli.hosting,
     inbox:
       engine === undefined
         ? undefined
@@ -163,8 +165,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   signalCli.onReceive((n) => broker.deliver(n.account, n.raw));
   // An error signal-cli reports for one account goes to that account's clients only.
   signalCli.onAccountError((e) => broker.deliverError(e.account, JSON.stringify({ error: e.message })));
-  signalCli.onStatus(({ status, context }) => {
-    broker.setCliStatus(status, status === 'ready' ? null : (context.lastFailure?.message ?? null));
+  // The account actors learn the supervisor's status from the root; the daemon only reloads the accounts.
+  signalCli.onStatus(({ status }) => {
     if (status === 'ready') void refreshAccounts();
   });
 
@@ -287,7 +289,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const address = server.address() as AddressInfo;
   log.info({ host: address.address, port: address.port, version: DAEMON_VERSION }, 'listening');
 
-  signalCli.start();
+  signalCli.bind(broker.startSignalCli());
   Promise.all([signalCli.waitUntilReady(config.signalCli.readyTimeoutMs), firstAccounts]).then(
     () =>
       log.info(

@@ -188,7 +188,7 @@ describe('GET /v1/admin/inspect', () => {
     expect(ws.frames.join('\n')).not.toContain(B.slice(1));
   });
 
-  // Last in this file: it restarts signal-cli.
+  // Near the end of this file: it restarts signal-cli.
   it('a signal-cli crash shows as supervisor state records, restarting then ready', async () => {
     const f = await watch('?kind=supervisor');
     const ws = await connect(wsInspectUrl('?kind=supervisor'));
@@ -204,6 +204,30 @@ describe('GET /v1/admin/inspect', () => {
       expect(states.slice(restarting).some(isReady)).toBe(true);
       expect(got.find((r) => r.event === 'cli.exited')).toMatchObject({ actor: 'signalCli', type: 'state' });
     }
+  });
+
+  // After the crash above: it restarts signal-cli too.
+  it('runs the supervisor under the broker root: its status reaches every account through the root, as events', async () => {
+    await d.control.reconnect(); // to the fake that came back after the crash above
+    // The dump's supervisor is the root's child: the broker's view of it and signal-cli's own are one actor.
+    const dump = (await d.actors()) as unknown as { broker: { supervisor: { actorId: string; state: unknown } }; signalCli: { value: unknown } };
+    expect(dump.broker.supervisor).toEqual({ actorId: 'signalCli', state: dump.signalCli.value });
+
+    const f = await watch();
+    await d.control.crash();
+    const told = (status: string) =>
+      records(f.lines)
+        .filter((r) => r.kind === 'account' && r.event === 'cli.status' && r.detail?.status === status)
+        .map((r) => r.account)
+        .sort();
+    await until(() => told('restarting').length === 2 && told('ready').length === 2, 20_000);
+    expect(told('restarting')).toEqual([TAG_A, TAG_B].sort());
+    expect(told('ready')).toEqual([TAG_A, TAG_B].sort());
+    const got = records(f.lines);
+    // The root takes the supervisor's snapshots itself; nobody sends it cli.status from outside.
+    expect(got.some((r) => r.kind === 'broker' && r.actor === 'broker' && r.event === 'xstate.snapshot.signalCli')).toBe(true);
+    expect(got.filter((r) => r.kind === 'broker' && r.event === 'cli.status')).toEqual([]);
+    expect(got.some((r) => r.kind === 'supervisor' && r.actor === 'signalCli' && r.event === 'cli.exited')).toBe(true);
   });
 });
 

@@ -2,8 +2,12 @@
 // are spawned as children (one per number) and stopped when their account disappears. An account actor that
 // fails (one of its actions threw) is replaced by a fresh one at once; the broker is told first, so it can
 // close the failed actor's subscribers and fail its calls.
-import { enqueueActions, setup, stopChild } from 'xstate';
-import type { ActorRefFrom } from 'xstate';
+//
+// Given a supervisor machine (the signal-cli supervisor; opaque here), the root runs it as its invoked child
+// `signalCli` from `cli.start` on, so the supervisor, the root and the accounts are one actor system. Each
+// status change of the supervisor's snapshots reaches every account actor as a `cli.status` event.
+import { createMachine, enqueueActions, setup, stopChild } from 'xstate';
+import type { ActorRefFrom, AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { AccountMachine, CliStatus } from './account.machine.ts';
 
 export type AccountRef = ActorRefFrom<AccountMachine>;
@@ -24,7 +28,18 @@ export type BrokerEvent =
   | { type: 'accounts.sync'; accounts: string[] }
   | { type: 'account.add'; account: string }
   | { type: 'account.remove'; account: string }
-  | { type: 'cli.status'; status: CliStatus; reason?: string | null };
+  | { type: 'cli.status'; status: CliStatus; reason?: string | null }
+  /** Start the hosted supervisor (only with one). */
+  | { type: 'cli.start' };
+
+/** The actor id of the hosted supervisor, a child of the root. */
+export const SUPERVISOR_ACTOR_ID = 'signalCli';
+
+/** A supervisor the root runs as its child, and how to read the status from its snapshots. */
+export interface HostedSupervisor {
+  machine: AnyStateMachine;
+  status: (snapshot: AnyMachineSnapshot) => { status: CliStatus; reason: string | null };
+}
 
 export interface BrokerMachineDeps {
   /**
@@ -34,7 +49,12 @@ export interface BrokerMachineDeps {
   onAccountFailed: (account: string, actorId: string, error: unknown) => void;
   /** An actor that is no longer an account's current one failed (only reported). Must not throw. */
   onStrayFailure: (actorId: string, error: unknown) => void;
+  /** Run this supervisor as the child `signalCli` (after `cli.start`), and forward its status to the accounts. */
+  supervisor?: HostedSupervisor;
 }
+
+/** Stands in for a supervisor when the broker has none (its `cli.status` then comes from `setCliStatus`). */
+const noSupervisor = createMachine({ id: 'noSupervisor' });
 
 export function createBrokerMachine(accountMachine: AccountMachine, deps: BrokerMachineDeps) {
   return setup({
@@ -42,7 +62,7 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
       context: {} as BrokerContext,
       events: {} as BrokerEvent,
     },
-    actors: { account: accountMachine },
+    actors: { account: accountMachine, supervisor: deps.supervisor?.machine ?? noSupervisor },
     actions: {
       // All membership changes go through here, so adding, removing and syncing share one code path.
       reconcile: enqueueActions(({ context, event, enqueue }) => {
@@ -89,6 +109,14 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
         enqueue.assign({ cliStatus: event.status, cliReason: reason });
         for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status: event.status, reason });
       }),
+      // xstate.snapshot.signalCli: the hosted supervisor changed; a new status goes to every account.
+      followSupervisor: enqueueActions(({ context, event, enqueue }) => {
+        const snapshot = (event as unknown as { snapshot: AnyMachineSnapshot }).snapshot;
+        const { status, reason } = deps.supervisor!.status(snapshot);
+        if (status === context.cliStatus) return;
+        enqueue.assign({ cliStatus: status, cliReason: reason });
+        for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status, reason });
+      }),
       // xstate.error.actor.<id>: replace the failed account actor with a fresh one that knows the status.
       replaceFailed: enqueueActions(({ context, event, enqueue }) => {
         const actorId = event.type.slice('xstate.error.actor.'.length);
@@ -118,6 +146,18 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
   }).createMachine({
     id: 'broker',
     context: { cliStatus: 'starting', cliReason: null, accounts: {}, spawned: 0, removed: 0, failures: 0, accountFailures: {} },
+    // Without a supervisor the root has no states of its own (as an actor system of accounts only).
+    ...(deps.supervisor === undefined
+      ? {}
+      : {
+          initial: 'idle',
+          states: {
+            idle: { on: { 'cli.start': 'supervising' } },
+            supervising: {
+              invoke: { id: SUPERVISOR_ACTOR_ID, src: 'supervisor', onSnapshot: { actions: 'followSupervisor' } },
+            },
+          },
+        }),
     on: {
       'account.add': { actions: 'reconcile' },
       'account.remove': { actions: 'reconcile' },

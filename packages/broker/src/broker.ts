@@ -5,13 +5,13 @@ import { SigError, isSigError } from '@signal-broker/errors';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor } from 'xstate';
-import type { Actor, InspectionEvent } from 'xstate';
+import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import type { InboxEngine, InboxEntry, RetentionPolicy } from '@signal-broker/inbox';
 import { createAccountMachine, fanOutFrame, noteAck } from './account.machine.ts';
 import type { AccountContext, AccountCounters, AccountLive, CliStatus, DetachReason } from './account.machine.ts';
 import { laneOf } from './lanes.ts';
-import { createBrokerMachine } from './broker.machine.ts';
-import type { AccountRef } from './broker.machine.ts';
+import { SUPERVISOR_ACTOR_ID, createBrokerMachine } from './broker.machine.ts';
+import type { AccountRef, HostedSupervisor } from './broker.machine.ts';
 import { CONSUMER_NAME, Feed } from './feed.ts';
 import type { FeedDump, StartAt } from './feed.ts';
 import { SinkRegistry } from './sinks.ts';
@@ -68,8 +68,17 @@ export interface BrokerOptions {
    * before anyone gets it, compatibility clients share a position that waits while none is attached, and
    * durable consumers keep their own. Call `startInbox()` before messages arrive.
    */
-  /** The root actor's `inspect` option (an `Inspection`'s inspector): sees the root and every account actor. */
+  /**
+   * The root actor's `inspect` option (an `Inspection`'s inspector): sees the root, every account actor and
+   * the hosted supervisor with its children.
+   */
   inspect?: (event: InspectionEvent) => void;
+  /**
+   * The signal-cli supervisor's machine, run by the root as its child `signalCli` from `startSignalCli()` on:
+   * one actor system. Its status reaches every account actor as `cli.status`. Without one, `setCliStatus`
+   * tells the accounts.
+   */
+  signalCli?: HostedSupervisor;
   inbox?: {
     engine: InboxEngine;
     retention: RetentionPolicy;
@@ -179,6 +188,8 @@ export interface OldestWaiting {
 
 export interface BrokerDump {
   cliStatus: CliStatus;
+  /** The hosted supervisor as the root's child (its actor id and state value); null without one or before it starts. */
+  supervisor: { actorId: string; state: unknown } | null;
   accounts: AccountDump[];
   unscoped: UnscopedDump;
   inbox: FeedDump | null;
@@ -213,8 +224,10 @@ export class Broker {
   private unroutedErrors = 0;
   private readonly feed: Feed | undefined;
   private readonly onCallSettled: BrokerOptions['onCallSettled'];
+  private readonly hostsSignalCli: boolean;
 
   constructor(options: BrokerOptions) {
+    this.hostsSignalCli = options.signalCli !== undefined;
     this.log = options.logger.child({ component: 'broker' });
     this.onCallSettled = options.onCallSettled;
     this.now = options.now ?? Date.now;
@@ -259,7 +272,11 @@ export class Broker {
       createBrokerMachine(accountMachine, {
         onAccountFailed: (account, actorId, error) => this.accountFailed(account, actorId, error),
         onStrayFailure: (actorId, error) =>
-          this.log.error({ err: error, actorId, code: 'SIG_ERR_INTERNAL' }, 'a replaced account actor failed'),
+          this.log.error(
+            { err: error, actorId, code: 'SIG_ERR_INTERNAL' },
+            actorId === SUPERVISOR_ACTOR_ID ? 'the signal-cli supervisor failed' : 'a replaced account actor failed',
+          ),
+        ...(options.signalCli === undefined ? {} : { supervisor: options.signalCli }),
       }),
       options.inspect === undefined ? {} : { inspect: options.inspect },
     );
@@ -324,7 +341,22 @@ export class Broker {
     return Object.keys(this.root.getSnapshot().context.accounts);
   }
 
-  /** The supervisor's status; `reason` says why signal-cli is not ready (shown to refused callers). */
+  /**
+   * Start the hosted supervisor (the `signalCli` option) as the root's child and return it; after `start()`.
+   * Calling it again returns the same child.
+   */
+  startSignalCli(): AnyActorRef {
+    if (!this.hostsSignalCli) throw new SigError('SIG_ERR_INTERNAL', 'this broker hosts no signal-cli supervisor');
+    this.root.send({ type: 'cli.start' });
+    const ref = this.root.getSnapshot().children[SUPERVISOR_ACTOR_ID] as AnyActorRef | undefined;
+    if (ref === undefined) throw new SigError('SIG_ERR_INTERNAL', 'the signal-cli supervisor did not start');
+    return ref;
+  }
+
+  /**
+   * The supervisor's status, for a broker without a hosted supervisor; `reason` says why signal-cli is not
+   * ready (shown to refused callers).
+   */
   setCliStatus(status: CliStatus, reason: string | null = null): void {
     this.root.send({ type: 'cli.status', status, reason });
   }
@@ -664,7 +696,9 @@ export class Broker {
   }
 
   dump(): BrokerDump {
-    const root = this.root.getSnapshot().context;
+    const rootSnapshot = this.root.getSnapshot();
+    const root = rootSnapshot.context;
+    const supervisor = rootSnapshot.children[SUPERVISOR_ACTOR_ID] as AnyActorRef | undefined;
     const now = this.now();
     const accounts: AccountDump[] = [];
     let subscribers = 0;
@@ -715,6 +749,7 @@ export class Broker {
     }
     return {
       cliStatus: root.cliStatus,
+      supervisor: supervisor === undefined ? null : { actorId: supervisor.id, state: (supervisor.getSnapshot() as { value?: unknown }).value ?? null },
       accounts,
       unscoped: { ...this.unscoped },
       inbox: this.feed?.dump() ?? null,

@@ -15,8 +15,8 @@ export type {
   InboxPosition,
   SubscriberRecord,
 } from './account.machine.ts';
-export { createBrokerMachine } from './broker.machine.ts';
-export type { BrokerContext, BrokerEvent } from './broker.machine.ts';
+export { SUPERVISOR_ACTOR_ID, createBrokerMachine } from './broker.machine.ts';
+export type { BrokerContext, BrokerEvent, HostedSupervisor } from './broker.machine.ts';
 export { laneOf, MESSAGE_METHODS } from './lanes.ts';
 export type { Lane } from './lanes.ts';
 export { SinkRegistry } from './sinks.ts';

@@ -1,4 +1,4 @@
-// The one adapter between xstate's inspection API and ops. Each actor system's root gets `inspect:
+// The one adapter between xstate's inspection API and ops. The actor system's root gets `inspect:
 // inspection.inspector(kind)`; this module turns the inspection events into small records that can be
 // serialised and sent to anyone watching (the daemon's /v1/admin/inspect stream).
 //
@@ -16,6 +16,7 @@
 // state after it. `@xstate.microstep` and `@xstate.action` are not recorded either.
 import { maskText, numberTag } from '@signal-broker/signal-conventions';
 import type { ActorRefLike, InspectionEvent } from 'xstate';
+import { SUPERVISOR_ACTOR_ID } from './broker.machine.ts';
 
 export const ACTOR_KINDS = ['account', 'broker', 'supervisor'] as const;
 export type ActorKind = (typeof ACTOR_KINDS)[number];
@@ -86,7 +87,9 @@ export class Inspection {
 
   /**
    * The `inspect` option for the root actor of one actor system. `kind` is what that root is: `broker` (its
-   * `account:` children are `account` actors) or `supervisor` (it and all its children).
+   * `account:` children are `account` actors; its child `signalCli`, the hosted supervisor, and all that
+   * one's children are `supervisor` actors) or `supervisor` (a supervisor run on its own: it and all its
+   * children).
    */
   inspector(kind: 'broker' | 'supervisor'): (event: InspectionEvent) => void {
     return (event) => {
@@ -147,14 +150,17 @@ export class Inspection {
     }
   }
 
-  private namesOf(system: 'broker' | 'supervisor', ref: ActorRefLike & { id?: string }, rootId: string): ActorNames {
+  private namesOf(system: 'broker' | 'supervisor', ref: Ref, rootId: string): ActorNames {
     const isRoot = ref.sessionId === rootId;
     const id = ref.id ?? ref.sessionId;
     const key = `${system}\u0000${isRoot ? '' : id}`;
     let names = this.names.get(key);
     if (names !== undefined) return names;
+    const hosted = system === 'broker' && !isRoot ? hostedSupervisorOf(ref, rootId) : undefined;
     if (system === 'supervisor') {
       names = { kind: 'supervisor', account: null, actor: isRoot ? 'signalCli' : `signalCli.${redact(id)}` };
+    } else if (hosted !== undefined) {
+      names = { kind: 'supervisor', account: null, actor: hosted === ref ? 'signalCli' : `signalCli.${redact(id)}` };
     } else if (isRoot) {
       names = { kind: 'broker', account: null, actor: 'broker' };
     } else {
@@ -169,6 +175,16 @@ export class Inspection {
     this.names.set(key, names);
     return names;
   }
+}
+
+type Ref = ActorRefLike & { id?: string; _parent?: Ref };
+
+/** The hosted supervisor (the root's child `signalCli`) if `ref` is it or one of its descendants. */
+function hostedSupervisorOf(ref: Ref, rootId: string): Ref | undefined {
+  for (let r: Ref | undefined = ref; r !== undefined; r = r._parent) {
+    if (r.id === SUPERVISOR_ACTOR_ID && r._parent?.sessionId === rootId) return r;
+  }
+  return undefined;
 }
 
 /** Text that may hold a phone number (`xstate.error.actor.account:+49…:3`), with numbers as tags. */

@@ -1,4 +1,4 @@
-export { SignalCli } from './signal-cli.ts';
+export { SignalCli, supervisorStatus } from './signal-cli.ts';
 export type { AccountError, CliReadiness, ProbeDump, ReceivedNotification, RoundTrip, SignalCliDump, SignalCliOptions, SignalCliStatusChange } from './signal-cli.ts';
 export { buildArgs } from './args.ts';
 export type { ReceiveMode, SignalCliArgs, TrustNewIdentities } from './args.ts';

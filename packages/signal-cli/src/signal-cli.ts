@@ -8,7 +8,7 @@ import { scanObjectMembers } from '@signal-broker/jsonrpc';
 import { maskText } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { createActor, waitFor } from 'xstate';
-import type { Actor, ActorOptions } from 'xstate';
+import type { ActorOptions, ActorRefFrom, AnyActorRef, AnyMachineSnapshot } from 'xstate';
 import { createSignalCliApi } from './api.ts';
 import type { ReceivePayload } from './types/envelope.ts';
 import type { CallOptions, SignalCliApi } from './api.ts';
@@ -43,6 +43,11 @@ export interface SignalCliOptions extends SignalCliArgs {
   random?: () => number;
   /** The supervisor actor's `inspect` option (an inspection module's inspector): sees it and its children. */
   inspect?: ActorOptions<SupervisorMachine>['inspect'];
+  /**
+   * Another actor system runs the supervisor (the broker's root, see `hosting`): no actor is created here, and
+   * `bind` gives the running supervisor to this facade. `clock` and `inspect` are then the host's.
+   */
+  hosted?: boolean;
   /**
    * Called once for each request made through `request`/`api` when its answer (or error) arrives: the method,
    * the round trip in milliseconds, and whether it succeeded. For metrics; it must not throw.
@@ -153,9 +158,23 @@ export type CliReadiness = { ready: true } | { ready: false; code: SigErrorCode;
 
 type Listener<T> = (value: T) => void;
 
+type SupervisorRef = ActorRefFrom<SupervisorMachine>;
+
+/** The supervisor's status and, unless ready, why (its last failure), from one of its snapshots. */
+export function supervisorStatus(snapshot: AnyMachineSnapshot): { status: SupervisorStatus; reason: string | null } {
+  const status = statusOf(snapshot.value);
+  const context = snapshot.context as SupervisorContext;
+  return { status, reason: status === 'ready' ? null : (context.lastFailure?.message ?? null) };
+}
+
 export class SignalCli {
   readonly api: SignalCliApi;
-  readonly actor: Actor<SupervisorMachine>;
+  /** The supervisor machine, for a host that runs it (`hosted`), with `supervisorStatus` to read its snapshots. */
+  readonly machine: SupervisorMachine;
+  /** The supervisor actor: this facade's own, or the host's once bound; null while a hosted one is not bound. */
+  private ref: SupervisorRef | null = null;
+  /** What a hosted supervisor reads as before it is bound: the machine's initial snapshot (never started). */
+  private readonly unbound: SupervisorRef | null = null;
   private readonly runtime: SupervisorRuntime = { current: null };
   private receivingPaused = false;
   private readonly log: Logger;
@@ -185,7 +204,7 @@ export class SignalCli {
     const args = buildArgs(options);
     const restart = { ...defaultRestartPolicy, ...options.restart };
     const stop: StopPolicy = { stdinGraceMs: 5_000, termGraceMs: 10_000, ...options.stop };
-    const machine = createSupervisorMachine({
+    const machine = (this.machine = createSupervisorMachine({
       runtime: this.runtime,
       readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
       restart,
@@ -214,37 +233,69 @@ export class SignalCli {
         if (this.receivingPaused) proc.peer.pauseInput();
         return proc;
       },
-    });
-    this.actor = createActor(machine, {
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.inspect ? { inspect: options.inspect } : {}),
-    });
-    this.actor.subscribe({
-      next: (snapshot) => {
-        const status = statusOf(snapshot.value);
-        if (status === this.lastStatus) return;
-        const previous = this.lastStatus;
-        this.lastStatus = status;
-        const context = snapshot.context;
-        const logData = { status, previous, generation: context.generation, pid: context.pid };
-        if (status === 'crash-looping') {
-          this.log.error({ ...logData, code: 'SIG_ERR_CLI_CRASH_LOOP', lastFailure: context.lastFailure }, 'signal-cli is crash-looping');
-        } else if (status === 'restarting') {
-          this.log.warn({ ...logData, lastFailure: context.lastFailure, backoffMs: context.backoffMs }, 'signal-cli will restart');
-        } else {
-          this.log.info(logData, status === 'ready' ? 'signal-cli is ready' : 'signal-cli status changed');
-        }
-        this.followProbe(status);
-        this.dispatch(this.statusListeners, { status, previous, context });
-      },
-      error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'signal-cli supervisor crashed'),
-    });
+    }));
+    if (options.hosted === true) {
+      this.unbound = createActor(machine);
+    } else {
+      this.follow(
+        createActor(machine, {
+          ...(options.clock ? { clock: options.clock } : {}),
+          ...(options.inspect ? { inspect: options.inspect } : {}),
+        }),
+      );
+    }
     this.api = createSignalCliApi((method, params, callOptions) => this.request(method, params, callOptions));
   }
 
-  /** Spawn signal-cli. Returns at once; use `waitUntilReady` or `onStatus` to follow it. */
+  /** What a host passes to the broker (`signalCli` option): this machine and how to read its status. */
+  get hosting(): { machine: SupervisorMachine; status: typeof supervisorStatus } {
+    return { machine: this.machine, status: supervisorStatus };
+  }
+
+  /** A hosted facade: `ref` is the supervisor the host runs (started from `machine`). Once only. */
+  bind(ref: AnyActorRef): void {
+    if (this.ref !== null) throw new SigError('SIG_ERR_INTERNAL', 'signal-cli is already bound to its supervisor');
+    this.follow(ref as SupervisorRef);
+  }
+
+  /** The supervisor actor (its initial snapshot while a hosted one is not bound yet). */
+  get actor(): SupervisorRef {
+    return (this.ref ?? this.unbound)!;
+  }
+
+  private follow(ref: SupervisorRef): void {
+    this.ref = ref;
+    ref.subscribe({
+      next: (snapshot) => this.onSnapshot(snapshot),
+      error: (err) => this.log.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'signal-cli supervisor crashed'),
+    });
+    // Bound to a supervisor that has already moved on: catch up with its status.
+    this.onSnapshot(ref.getSnapshot());
+  }
+
+  /** Logs each status change, follows it with the probe and tells `onStatus` listeners. */
+  private onSnapshot(snapshot: ReturnType<SupervisorRef['getSnapshot']>): void {
+    const status = statusOf(snapshot.value);
+    if (status === this.lastStatus) return;
+    const previous = this.lastStatus;
+    this.lastStatus = status;
+    const context = snapshot.context;
+    const logData = { status, previous, generation: context.generation, pid: context.pid };
+    if (status === 'crash-looping') {
+      this.log.error({ ...logData, code: 'SIG_ERR_CLI_CRASH_LOOP', lastFailure: context.lastFailure }, 'signal-cli is crash-looping');
+    } else if (status === 'restarting') {
+      this.log.warn({ ...logData, lastFailure: context.lastFailure, backoffMs: context.backoffMs }, 'signal-cli will restart');
+    } else {
+      this.log.info(logData, status === 'ready' ? 'signal-cli is ready' : 'signal-cli status changed');
+    }
+    this.followProbe(status);
+    this.dispatch(this.statusListeners, { status, previous, context });
+  }
+
+  /** Spawn signal-cli. Returns at once; use `waitUntilReady` or `onStatus` to follow it. A hosted one starts with its host. */
   start(): void {
-    this.actor.start();
+    if (this.unbound !== null) throw new SigError('SIG_ERR_INTERNAL', 'a hosted signal-cli starts with its host; bind it instead');
+    (this.ref as unknown as { start(): void }).start();
   }
 
   get status(): SupervisorStatus {
@@ -302,7 +353,7 @@ export class SignalCli {
 
   /** Close stdin, wait for in-flight answers, then SIGTERM and SIGKILL after the grace periods. */
   async stop(): Promise<void> {
-    if (this.actor.getSnapshot().status !== 'active') return;
+    if (this.ref === null || this.actor.getSnapshot().status !== 'active') return;
     this.actor.send({ type: 'cli.stop' });
     await waitFor(this.actor, (s) => s.status === 'done', { timeout: 60_000 });
   }

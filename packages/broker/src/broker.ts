@@ -209,6 +209,8 @@ export const ACCOUNT_FAILED_CLOSE = 1011;
 
 export class Broker {
   private readonly log: Logger;
+  /** One child logger per account (`accountTag`), made when the account first logs. */
+  private readonly accountLogs = new Map<string, Logger>();
   private readonly sinks = new SinkRegistry();
   private readonly root: Actor<ReturnType<typeof createBrokerMachine>>;
   private readonly calls = new Map<string, PendingCall>();
@@ -374,7 +376,7 @@ export class Broker {
   deliver(account: string, frame: string): void {
     let ref = this.ref(account);
     if (ref === undefined) {
-      this.log.info({ accountTag: numberTag(account) }, 'message for an account not listed yet; adding it');
+      this.accountLog(account).info('message for an account not listed yet; adding it');
       this.addAccount(account);
       ref = this.ref(account);
       if (ref === undefined) return;
@@ -404,7 +406,7 @@ export class Broker {
     const ref = this.ref(account);
     if (ref === undefined) {
       this.unroutedErrors++;
-      this.log.warn({ accountTag: numberTag(account) }, 'error frame for an account without an actor; not sent');
+      this.accountLog(account).warn('error frame for an account without an actor; not sent');
       return;
     }
     ref.send({ type: 'error.received', frame });
@@ -459,7 +461,7 @@ export class Broker {
     if (options.consumer !== undefined && options.after !== undefined) {
       // `since` on a durable consumer starts it over from there: its stored position moves too.
       void feed.engine.setCursor(account, options.consumer, options.after).catch((err: unknown) =>
-        this.log.warn({ err, accountTag: numberTag(account) }, 'could not store a consumer position'),
+        this.accountLog(account).warn({ err }, 'could not store a consumer position'),
       );
     }
     if (start !== undefined) feed.catchUp(account, id, start);
@@ -782,7 +784,7 @@ export class Broker {
           const [first] = await feed.read(a.account, a.inbox.shared, 1);
           if (first !== undefined) a.inbox.oldestWaiting = { seq: first.seq, receivedAt: first.receivedAt, ageMs: Math.max(0, this.now() - first.receivedAt) };
         } catch (err) {
-          this.log.warn({ err, accountTag: numberTag(a.account) }, 'could not read the oldest waiting message for the dump');
+          this.accountLog(a.account).warn({ err }, 'could not read the oldest waiting message for the dump');
         }
       }),
     );
@@ -816,8 +818,8 @@ export class Broker {
       this.ref(account)?.send({ type: 'call.settled', callId, ok });
       if (call.options.signal?.aborted) {
         // No one is waiting for the answer: this line is the only record of what became of the call.
-        this.log.info(
-          { accountTag: numberTag(account), method: call.method, ok, code: ok ? undefined : isSigError(err) ? err.code : 'SIG_ERR_INTERNAL' },
+        this.accountLog(account).info(
+          { method: call.method, ok, code: ok ? undefined : isSigError(err) ? err.code : 'SIG_ERR_INTERNAL' },
           'call finished after its caller went away',
         );
       }
@@ -878,10 +880,19 @@ export class Broker {
       failedCalls++;
       this.failCall(id, failure);
     }
-    this.log.error(
-      { err: error, actorId, accountTag: numberTag(account), closedSubscribers: closed, failedCalls, code: 'SIG_ERR_INTERNAL' },
+    this.accountLog(account).error(
+      { err: error, actorId, closedSubscribers: closed, failedCalls, code: 'SIG_ERR_INTERNAL' },
       'account actor failed; starting a fresh one',
     );
+  }
+
+  private accountLog(account: string): Logger {
+    let log = this.accountLogs.get(account);
+    if (log === undefined) {
+      log = this.log.child({ accountTag: numberTag(account) });
+      this.accountLogs.set(account, log);
+    }
+    return log;
   }
 
   private ref(account: string): AccountRef | undefined {

@@ -37,6 +37,7 @@ export const errorCatalog = {
   SIG_ERR_CLI_USAGE: { status: 503, message: 'signal-cli rejected its command line or account' },
   SIG_ERR_CLI_STOPPED: { status: 503, message: 'signal-cli has been stopped' },
   SIG_ERR_CLI_UNRESPONSIVE: { status: 503, message: 'signal-cli did not answer its periodic version probe in time' },
+  SIG_ERR_CLI_STDERR_LINE_TOO_LONG: { status: 502, message: 'signal-cli printed a stderr line longer than the limit; it was dropped' },
 
   // Configuration
   SIG_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },

@@ -28,7 +28,19 @@ export interface SpawnOptions {
   onNotification: (notification: IncomingNotification) => void;
   onUncorrelatedError: (error: JsonRpcErrorObject, line: string) => void;
   onStderrCondition: (condition: StderrCondition) => void;
+  /** Counts what signal-cli printed on stderr (shared over generations by the caller). */
+  stderrStats?: StderrStats;
 }
+
+/** stderr volume: bytes read, lines logged, and lines longer than {@link STDERR_MAX_LINE} dropped unread. */
+export interface StderrStats {
+  bytes: number;
+  lines: number;
+  longLines: number;
+}
+
+/** A stderr line longer than this (characters) is dropped, so an unterminated flood cannot grow memory. */
+export const STDERR_MAX_LINE = 64 * 1024;
 
 /** JSON-safe facts about one finished run. */
 export interface ExitInfo {
@@ -84,7 +96,17 @@ export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
 
   const conditions: StderrCondition[] = [];
   const stderrTail: string[] = [];
-  subprocess.stderr.pipe(split2()).on('data', (line: string) => {
+  const stats = options.stderrStats ?? { bytes: 0, lines: 0, longLines: 0 };
+  // split2 skips the rest of an over-long line up to its newline; its `overflow` flag tells when it started.
+  // (@types/split2 does not declare skipOverflow.)
+  const splitOptions = { maxLength: STDERR_MAX_LINE, skipOverflow: true };
+  const splitter = split2(splitOptions) as ReturnType<typeof split2> & { overflow?: boolean };
+  let overflowing = false;
+  subprocess.stderr.on('data', (chunk: Buffer) => {
+    stats.bytes += chunk.length;
+  });
+  subprocess.stderr.pipe(splitter).on('data', (line: string) => {
+    stats.lines++;
     if (line.length === 0) return;
     const parsed = parseStderrLine(line);
     // Logs carry no full phone numbers; signal-cli prints them in its own messages.
@@ -96,6 +118,18 @@ export function spawnSignalCli(options: SpawnOptions): SignalCliProcess {
       conditions.push(parsed.condition);
       options.onStderrCondition(parsed.condition);
     }
+  });
+
+  // Checked after each chunk split2 has taken: a new overflow is one dropped line, logged once.
+  subprocess.stderr.on('data', () => {
+    setImmediate(() => {
+      const now = splitter.overflow === true;
+      if (now && !overflowing) {
+        stats.longLines++;
+        log.warn({ code: 'SIG_ERR_CLI_STDERR_LINE_TOO_LONG', maxLength: STDERR_MAX_LINE }, 'signal-cli printed an over-long stderr line; dropped');
+      }
+      overflowing = now;
+    });
   });
 
   let requested = false;

@@ -15,7 +15,7 @@ import type { CallOptions, SignalCliApi } from './api.ts';
 import { buildArgs } from './args.ts';
 import type { SignalCliArgs } from './args.ts';
 import { spawnSignalCli } from './process.ts';
-import type { StopPolicy } from './process.ts';
+import type { StderrStats, StopPolicy } from './process.ts';
 import { createSupervisorMachine, defaultRestartPolicy, statusOf } from './supervisor.machine.ts';
 import type { RestartPolicy, SupervisorContext, SupervisorMachine, SupervisorRuntime, SupervisorStatus } from './supervisor.machine.ts';
 
@@ -120,6 +120,8 @@ export interface SignalCliDump {
   context: SupervisorContext;
   rpc: JsonRpcPeerStats | null;
   notifications: { received: number; malformed: number; accountErrors: number };
+  /** What signal-cli printed on stderr over every generation: bytes, lines, over-long lines dropped. */
+  stderr: StderrStats;
   /** `paused` while signal-cli's output is not read (`pauseReceiving`): it then leaves messages on Signal's servers. */
   receiving: 'reading' | 'paused';
   /**
@@ -186,6 +188,7 @@ export class SignalCli {
   private received = 0;
   private malformed = 0;
   private accountErrors = 0;
+  private readonly stderrStats: StderrStats = { bytes: 0, lines: 0, longLines: 0 };
   private unrouted: SignalCliDump['unroutedErrors'] = { count: 0, last: null };
   private lastRequest: RoundTrip | null = null;
   private readonly probe: ProbeDump;
@@ -224,6 +227,7 @@ export class SignalCli {
           maxLineLength: options.maxLineLength ?? 16 * 1024 * 1024,
           onNotification: (n) => this.dispatchNotification(n),
           onUncorrelatedError: (error) => this.unroutedError(error, 'error response for no request'),
+          stderrStats: this.stderrStats,
           onStderrCondition: (condition) => {
             if (condition === 'config-locked') log.warn({ code: 'SIG_ERR_CLI_LOCKED' }, 'signal-cli is waiting for its config lock');
             else if (condition === 'config-lock-acquired') log.info('signal-cli acquired its config lock');
@@ -439,6 +443,7 @@ export class SignalCli {
       context: snapshot.context,
       rpc: this.runtime.current?.peer.stats() ?? null,
       notifications: { received: this.received, malformed: this.malformed, accountErrors: this.accountErrors },
+      stderr: { ...this.stderrStats },
       receiving: this.receivingPaused ? 'paused' : 'reading',
       unroutedErrors: { count: this.unrouted.count, last: this.unrouted.last && { ...this.unrouted.last } },
       uptimeMs: startedAt === null || (pid === null && readyAt === null) ? null : this.now() - startedAt,

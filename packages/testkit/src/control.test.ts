@@ -92,6 +92,44 @@ describe('control channel: emit', () => {
   });
 });
 
+describe('control channel: misbehaving output', () => {
+  it('floods stderr with whole lines, or with one unterminated run', async () => {
+    const { proc, control } = await startControlledFake();
+    expect(await control.stderrFlood({ lines: 5_000, length: 120 })).toEqual({ lines: 5_000, bytes: 5_000 * 121 });
+    await proc.waitFor(() => (proc.stderrLines.filter((l) => l.includes('flood')).length === 5_000 ? true : undefined), 10_000, 'flood lines');
+    expect(proc.stderrLines.filter((l) => l.includes('flood')).every((l) => l.length === 120 && l.startsWith('WARN  '))).toBe(true);
+    expect(await control.stderrFlood({ lines: 100, length: 1_000, newline: false })).toEqual({ lines: 0, bytes: 100_000 });
+    await control.stderr('after the run');
+    await proc.waitForStderr('after the run');
+    // The run and the next line arrive as one line: nothing ended the run.
+    expect(proc.stderrLines.at(-1)).toHaveLength(100_000 + 'after the run'.length);
+    await expect(control.stderrFlood({ lines: -1 })).rejects.toThrow(/lines/);
+  });
+
+  it('stalls stdout: answers and raw lines are held back, then written in order on resume', async () => {
+    const { proc, control } = await startControlledFake();
+    await proc.request('version');
+    await control.stall(true);
+    expect((await control.state()).stdout.stalled).toBe(true);
+    const linesBefore = (await control.state()).stdout.lines;
+    const answer = proc.request('version');
+    let answered = false;
+    void answer.then(() => (answered = true));
+    await control.emitRaw('held back too');
+    // The fake has produced both lines (its count moved) but printed neither.
+    const deadline = Date.now() + 5_000;
+    while ((await control.state()).stdout.lines < linesBefore + 2 && Date.now() < deadline);
+    expect((await control.state()).stdout.lines).toBe(linesBefore + 2);
+    expect(answered).toBe(false);
+    expect(proc.garbage).toEqual([]);
+    await control.stall(false);
+    expect((await answer).result).toMatchObject({ version: expect.any(String) });
+    await proc.waitFor(() => (proc.garbage.length === 1 ? true : undefined), 5_000, 'raw line');
+    expect(proc.garbage).toEqual(['held back too']);
+    expect((await control.state()).stdout.stalled).toBe(false);
+  });
+});
+
 describe('control channel: scripted failures', () => {
   it('injects an explicit error for the next `times` calls, or always with -1', async () => {
     const { proc, control } = await startControlledFake({ scenario: { accounts: [ME] } });

@@ -37,7 +37,7 @@ export interface FakeState {
   subscriptions: Array<{ id: number; account: string | null; wrapped: boolean }>;
   inFlight: number;
   /** Lines handed to stdout so far; how often emitting waited for the pipe to drain, and whether it waits now. */
-  stdout: { lines: number; drainWaits: number; waitingForDrain: boolean };
+  stdout: { lines: number; drainWaits: number; waitingForDrain: boolean; stalled: boolean };
   starts: number | null;
   counters: Record<string, number>;
   injections: Record<string, unknown[]>;
@@ -184,6 +184,19 @@ export class FakeControl {
 
   stderr(line: string): Promise<void> {
     return this.command('stderr', { line }).then(() => undefined);
+  }
+
+  /**
+   * Floods stderr: `lines` lines of `length` characters (default 200), or with `newline: false` one
+   * unterminated run of `lines × length` characters. Resolves once all is handed to the pipe. No timeout.
+   */
+  stderrFlood(opts: { lines: number; length?: number; newline?: boolean }): Promise<{ lines: number; bytes: number }> {
+    return this.command('stderrFlood', { ...opts }, 0);
+  }
+
+  /** Stalls stdout (`true`: answers and notifications are held back) or resumes it (`false`). */
+  stall(on: boolean): Promise<void> {
+    return this.command('stall', { on }).then(() => undefined);
   }
 
   inject(opts: InjectCommand): Promise<void> {

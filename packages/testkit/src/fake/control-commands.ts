@@ -1,5 +1,5 @@
-// The commands of the control channel (see packages/testkit/README.md): emit, emitRaw, stderr, inject,
-// delay, crash, requests, clearRequests, addAccount, removeAccount, state.
+// The commands of the control channel (see packages/testkit/README.md): emit, emitRaw, stderr, stderrFlood,
+// stall, inject, delay, crash, requests, clearRequests, addAccount, removeAccount, state.
 import { isE164 } from '@signal-broker/signal-conventions';
 import { FIXTURE_CONTACT, FIXTURE_GROUP, isFixtureName, notificationTemplate, type FixtureName } from '../fixtures.ts';
 import { ControlCommandError } from './control-server.ts';
@@ -44,6 +44,15 @@ export function createControlHandler(fake: FakeSignalCli): (c: Record<string, un
         if (typeof line !== 'string') fail('stderr: "line" must be a string');
         fake.stderr(line);
         return { written: true };
+      }
+      case 'stderrFlood':
+        return stderrFlood(c);
+      case 'stall': {
+        const on = c.on;
+        if (typeof on !== 'boolean') fail('stall: "on" must be true or false');
+        if (on) fake.writer.stall();
+        else fake.writer.resume();
+        return { stalled: fake.writer.stalled };
       }
       case 'inject':
         return inject(fake, c);
@@ -118,6 +127,29 @@ async function emit(fake: FakeSignalCli, c: Record<string, unknown>): Promise<un
   return result;
 }
 
+/**
+ * Writes `lines` stderr lines of `length` characters (a WARN line padded with x), or with `newline: false`
+ * one unterminated run of `lines × length` characters; waits for the pipe to drain between chunks.
+ */
+async function stderrFlood(c: Record<string, unknown>): Promise<unknown> {
+  const lines = optNum(c, 'lines', 1);
+  const length = optNum(c, 'length', 200);
+  if (!Number.isInteger(lines) || lines < 0) fail('stderrFlood: "lines" must be an integer >= 0');
+  if (!Number.isInteger(length) || length < 1 || length > 1_000_000) fail('stderrFlood: "length" must be an integer 1..1000000');
+  const newline = c.newline !== false;
+  const head = 'WARN  ReceiveHelper - flood ';
+  const line = (head.length >= length ? head.slice(0, length) : head + 'x'.repeat(length - head.length)) + (newline ? '\n' : '');
+  const perChunk = Math.max(1, Math.floor(65_536 / line.length));
+  let written = 0;
+  while (written < lines) {
+    const n = Math.min(perChunk, lines - written);
+    const ok = process.stderr.write(line.repeat(n));
+    written += n;
+    if (!ok) await new Promise<void>((resolve) => process.stderr.once('drain', () => resolve()));
+  }
+  return { lines: newline ? written : 0, bytes: written * line.length };
+}
+
 function inject(fake: FakeSignalCli, c: Record<string, unknown>): unknown {
   const method = str(c, 'method');
   const times = optNum(c, 'times', 1);
@@ -172,7 +204,7 @@ function state(fake: FakeSignalCli): unknown {
     accounts: fake.accountList().map((a) => a.number),
     subscriptions: fake.hub.list(),
     inFlight: fake.inFlightCount,
-    stdout: { lines: fake.writer.lines, drainWaits: fake.writer.drainWaits, waitingForDrain: fake.writer.waitingForDrain },
+    stdout: { lines: fake.writer.lines, drainWaits: fake.writer.drainWaits, waitingForDrain: fake.writer.waitingForDrain, stalled: fake.writer.stalled },
     starts: fake.starts ?? null,
     counters: { ...fake.counters, requestsLogged: fake.requestLog.length, requestsDropped: fake.requestsDropped },
     injections: fake.injections.snapshot(),

@@ -10,6 +10,8 @@ export class StdoutWriter {
   /** How often a producer had to wait for the pipe to drain, and whether one is waiting now. */
   drainWaits = 0;
   waitingForDrain = false;
+  /** While stalled nothing reaches stdout: lines and blocks wait, in order, until {@link resume}. */
+  private stallGate: { promise: Promise<void>; open: () => void } | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
     stream.on('error', () => {
@@ -28,9 +30,30 @@ export class StdoutWriter {
     }
   }
 
+  /** Stops writing to stdout (as a signal-cli stuck in the JVM would), keeping everything for later. */
+  stall(): void {
+    if (this.stallGate) return;
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.stallGate = { promise, open };
+  }
+
+  /** Writes what was held back while stalled, in order, and writes on from then on. */
+  resume(): void {
+    const gate = this.stallGate;
+    if (!gate) return;
+    this.stallGate = undefined;
+    this.flushQueued();
+    gate.open();
+  }
+
+  get stalled(): boolean {
+    return this.stallGate !== undefined;
+  }
+
   private readonly flushQueued = (): void => {
     this.scheduled = false;
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 || this.stallGate) return;
     const text = this.queue.length === 1 ? `${this.queue[0]}\n` : `${this.queue.join('\n')}\n`;
     this.queue = [];
     if (!this.broken) this.stream.write(text);
@@ -40,10 +63,11 @@ export class StdoutWriter {
    * Writes `count` complete lines given as one `\n`-terminated block, after anything queued. Resolves when
    * the block has been handed to the pipe (or the pipe is gone).
    */
-  block(text: string, count: number): Promise<void> {
-    this.flushQueued();
+  async block(text: string, count: number): Promise<void> {
     this.lines += count;
-    if (this.broken) return Promise.resolve();
+    while (this.stallGate) await this.stallGate.promise;
+    this.flushQueued();
+    if (this.broken) return;
     return new Promise((resolve) => {
       this.stream.write(text, () => resolve());
     });

@@ -4,13 +4,22 @@
 // `failure` field and what was measured so far, kills its child processes and exits 1.
 import { BenchFailure, killChildren, progress } from './lib.ts';
 
-const benches: Record<string, { load: () => Promise<{ run: (argv: string[]) => Promise<void> }>; deadlineS: number }> = {
+// A deadline is seconds, or seconds worked out from the benchmark's options (soak runs for --minutes).
+const benches: Record<string, { load: () => Promise<{ run: (argv: string[]) => Promise<void> }>; deadlineS: number | ((argv: string[]) => number) }> = {
   rpc: { load: () => import('./rpc.ts'), deadlineS: 300 },
   fanout: { load: () => import('./fanout.ts'), deadlineS: 1_200 },
   storm: { load: () => import('./storm.ts'), deadlineS: 600 },
   send: { load: () => import('./send.ts'), deadlineS: 600 },
   inbox: { load: () => import('./inbox.ts'), deadlineS: 300 },
+  // The run itself, then up to 3 minutes to start, settle and read the inbox.
+  soak: { load: () => import('./soak.ts'), deadlineS: (argv) => minutesOption(argv) * 60 + 180 },
 };
+
+function minutesOption(argv: string[]): number {
+  const at = argv.indexOf('--minutes');
+  const minutes = at === -1 ? 10 : Number(argv[at + 1]);
+  return minutes > 0 ? minutes : 10;
+}
 
 const [name, ...argv] = process.argv.slice(2);
 const bench = name === undefined ? undefined : benches[name];
@@ -18,7 +27,7 @@ if (bench === undefined) {
   process.stderr.write(`usage: pnpm bench <${Object.keys(benches).join('|')}> [--json] [--deadline <seconds>] [options]\n`);
   process.exit(2);
 }
-let deadlineS = bench.deadlineS;
+let deadlineS = typeof bench.deadlineS === 'number' ? bench.deadlineS : bench.deadlineS(argv);
 const at = argv.indexOf('--deadline');
 if (at !== -1) {
   deadlineS = Number(argv[at + 1]);

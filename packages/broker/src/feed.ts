@@ -371,6 +371,11 @@ export class Feed {
     for (const [account, p] of this.positions) {
       const shared = Math.min(p.shared, p.head);
       if (this.persistedShared.get(account) === shared) continue;
+      // The shared position moves when a frame is handed to a client's outbox. A frame still in the outbox
+      // would be lost with the process, so the position is stored only at a moment when every compatibility
+      // client of the account has all it was handed on its way (nothing left unwritten in the daemon);
+      // otherwise it waits for the next tick. After a crash a client may then get messages again, never miss one.
+      if (this.unwritten(account)) continue;
       try {
         await this.engine.setCursor(account, SHARED_CONSUMER, shared);
         this.persistedShared.set(account, shared);
@@ -378,6 +383,16 @@ export class Feed {
         this.o.log.warn({ err, accountTag: numberTag(account) }, 'could not store the shared position; will retry');
       }
     }
+  }
+
+  /** Whether a compatibility client of `account` has frames it was handed that are not written yet. */
+  private unwritten(account: string): boolean {
+    const ctx = this.o.context(account, false);
+    if (ctx === undefined) return false;
+    for (const id in ctx.subscribers) {
+      if (ctx.subscribers[id]!.shared && this.o.sinks.bufferedBytes(id) > 0) return true;
+    }
+    return false;
   }
 
   private async applyRetention(): Promise<void> {

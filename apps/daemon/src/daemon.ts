@@ -315,7 +315,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         pull.closeAll();
         // HTTP requests in flight get a third of the shutdown deadline to be answered while signal-cli still runs.
         const drained = requests.drain(Math.floor(config.shutdownTimeoutMs / 3)).then((left) => {
-          if (left > 0) log.warn({ left }, 'requests still in flight at the drain deadline; they fail with SIG_ERR_HTTP_SHUTTING_DOWN');
+          if (left > 0) log.warn({ left }, 'requests still in flight at the drain deadline; they fail when signal-cli stops');
         });
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
         await Promise.all([gateway.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop(), drained]);

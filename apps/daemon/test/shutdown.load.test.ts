@@ -175,6 +175,8 @@ describe('SIGTERM under load', () => {
     });
     const cliPid = (await d.actors()).signalCli.context.pid!;
 
+    let exited = false;
+    void d.exited.then(() => (exited = true));
     const stopped = d.stop('SIGTERM');
     await d.waitForLog('shutting down');
     // New connections are refused while the sends in flight are still being drained.
@@ -183,6 +185,8 @@ describe('SIGTERM under load', () => {
       (c) => (clients.push(c), 'open'),
       (err: NodeJS.ErrnoException & { status?: number }) => err.status ?? err.code,
     );
+    // Still running: the queued conversation sends hold the drain for over a second.
+    const refusedWhileRunning = !exited;
     const inFlight = sends.filter((s) => atSignalCli.includes(s.message));
     sending = false;
     await stream;
@@ -191,6 +195,7 @@ describe('SIGTERM under load', () => {
     expect(isAlive(cliPid)).toBe(false);
     await Promise.all(emitting);
 
+    expect(refusedWhileRunning).toBe(true);
     expect(refusedOrShuttingDown(late)).toBe(true);
     expect([503, 'ECONNREFUSED']).toContain(lateWs);
     // Every send at signal-cli or waiting in a queue when SIGTERM came was answered 201.

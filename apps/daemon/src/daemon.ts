@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
 import { addAdminRoutes } from './http/admin-routes.ts';
 import type { ActorsDump } from './http/admin-routes.ts';
+import { RequestDrain } from './http/drain.ts';
 import { sendJson } from './http/respond.ts';
 import { addDashboardRoutes } from './dashboard/routes.ts';
 import { createRequestGuard } from './http/request-guard.ts';
@@ -41,7 +42,7 @@ export interface Daemon {
   readonly broker: Broker;
   /** The actors dump of `GET /v1/admin/actors`. */
   dump(): Promise<ActorsDump>;
-  /** Stop accepting, close WebSockets with 1001 and event streams, answer waiting pulls, stop signal-cli. Idempotent. */
+  /** Stop accepting, close WebSockets with 1001 and event streams, answer waiting pulls, let requests in flight finish (up to a drain deadline), stop signal-cli. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -279,7 +280,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   // Container and uptime checkers probe with HEAD; these GETs only read.
   for (const path of ['/v1/health', '/v1/about']) router.answerHeadLikeGet(path);
 
-  const server = createHttpServer(router, logger, guard);
+  const requests = new RequestDrain();
+  const server = createHttpServer(router, logger, guard, requests);
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head) && !inspect.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
@@ -311,8 +313,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         pull.closeAll();
+        // HTTP requests in flight get a third of the shutdown deadline to be answered while signal-cli still runs.
+        const drained = requests.drain(Math.floor(config.shutdownTimeoutMs / 3)).then((left) => {
+          if (left > 0) log.warn({ left }, 'requests still in flight at the drain deadline; they fail when signal-cli stops');
+        });
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
-        await Promise.all([gateway.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop()]);
+        await Promise.all([gateway.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop(), drained]);
         await signalCli.stop();
         admin.close();
         broker.stop();

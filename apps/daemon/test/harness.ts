@@ -55,6 +55,7 @@ export interface ActorsDump {
       subscribers: Array<{ id: string; framesDelivered: number; consumer: string | null; acked: number }>;
       inbox: { head: number; shared: number; backlog: number } | null;
       counters: Record<string, number>;
+      calls: { queued: number; inFlight: number };
     }>;
     totals: { subscribers: number; accounts: number };
   };

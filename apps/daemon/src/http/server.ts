@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SigError } from '@signal-broker/errors';
 import type { Logger } from 'pino';
+import type { RequestDrain } from './drain.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { sendError } from './respond.ts';
 import type { Router } from './router.ts';
@@ -21,10 +22,14 @@ function isLoopbackOnly(method: string, pathname: string): boolean {
   return pathname.startsWith('/v1/admin/') || path === '/dashboard' || pathname.startsWith('/dashboard/') || path === '/v1/webhooks' || path.startsWith('/v1/webhooks/') || (method === 'POST' && pathname.replace(/\/$/, '') === '/v1/configuration');
 }
 
-export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard): Server {
+export function createHttpServer(router: Router, logger: Logger, guard: RequestGuard, drain?: RequestDrain): Server {
   const log = logger.child({ component: 'http' });
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 120_000 }, (req, res) => {
     responses.set(req, res);
+    if (drain !== undefined && !drain.admit(res)) {
+      sendError(res, new SigError('SIG_ERR_HTTP_SHUTTING_DOWN'), { connection: 'close' });
+      return;
+    }
     const refused = guard.check(req);
     if (refused !== undefined) {
       log.info({ code: refused.code, method: req.method, origin: req.headers.origin, host: req.headers.host }, 'request refused');

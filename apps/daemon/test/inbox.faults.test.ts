@@ -40,15 +40,21 @@ interface DurableClient extends RecordingClient {
 
 async function connectDurable(url: string): Promise<DurableClient> {
   const c = await connect(url);
-  const got: Stored[] = [];
-  c.ws.on('message', (data) => {
-    const text = data.toString();
+  // Read from the frames `connect` records from the start: frames that arrive with the upgrade's answer are
+  // emitted before a listener added after 'open' would see them.
+  const parse = (text: string): Stored => {
     const seq = (JSON.parse(text) as { seq: number }).seq;
     // The message is signal-cli's raw params, byte for byte: the frame minus the wrapper.
     const start = text.indexOf('"message":') + '"message":'.length;
-    got.push({ seq, frame: text.slice(start, -1) });
-  });
-  return { ...c, got, ack: (seq) => c.ws.send(JSON.stringify({ ack: seq })) };
+    return { seq, frame: text.slice(start, -1) };
+  };
+  return {
+    ...c,
+    get got() {
+      return c.frames.map(parse);
+    },
+    ack: (seq) => c.ws.send(JSON.stringify({ ack: seq })),
+  };
 }
 
 const seqsOf = (xs: Stored[]) => xs.map((x) => x.seq);

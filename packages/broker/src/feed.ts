@@ -97,7 +97,9 @@ export class Feed {
   /** Read where every account stands, and start the retention and position timers. */
   async startup(): Promise<void> {
     for (const s of await this.engine.stats()) {
-      const shared = (await this.engine.cursor(s.account, SHARED_CONSUMER)) ?? s.last;
+      // No stored shared position: no compatibility client is known to have had anything, so all that is
+      // kept waits for the next one (at least once), as it does for an account seen for the first time.
+      const shared = (await this.engine.cursor(s.account, SHARED_CONSUMER)) ?? 0;
       const p = this.position(s.account);
       p.head = s.last;
       p.shared = shared;

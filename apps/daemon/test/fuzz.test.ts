@@ -286,6 +286,22 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
     );
   });
 
+  it('bodies over 1 MiB (read by the streaming scanner): deep nesting, unfinished strings, bytes that are not UTF-8', async () => {
+    const big = fc.oneof(
+      fc.integer({ min: 300_000, max: 700_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
+      fc.integer({ min: 250_000, max: 400_000 }).map((n) => '{"a":'.repeat(n) + 'null' + '}'.repeat(n)),
+      fc.integer({ min: 300_000, max: 600_000 }).map((n) => `{"number":"${F}","recipients":["${W}"],"message":${'['.repeat(n)}${']'.repeat(n)}}`),
+      fc.constantFrom('\\ud800', '"', '\\', '').map((tail) => `{"message":"${'x'.repeat(1_200_000)}${tail}`),
+    ).map((t) => Buffer.from(t));
+    const bytes = fc.integer({ min: 1_100_000, max: 1_300_000 }).map((n) => Buffer.alloc(n, 0xff));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...endpoints.filter((e) => e.method !== 'GET')), fc.oneof(big, bytes), async (e, body) =>
+        check({ method: e.method, path: validPath(e), body, contentType: 'application/json' }),
+      ),
+      runs(12),
+    );
+  });
+
   it('every endpoint path, wrong methods and stray segments', async () => {
     const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'MKCOL', 'PURGE');
     const mangle = fc.constantFrom('', '/', '//', '/x', '/..', '/%2e%2e', '/.');

@@ -31,7 +31,7 @@ import { ReceivePull } from './rest/receive-pull.ts';
 import { EventStreams } from './sse/events.ts';
 import { addWebhookRoutes } from './webhooks/routes.ts';
 import { WebhookService } from './webhooks/service.ts';
-import { ReceiveGateway } from './ws/receive-gateway.ts';
+import { ReceiveGateway, rejectUpgrade } from './ws/receive-gateway.ts';
 
 /** signal-cli methods whose failures can be identity failures a trust mode of `always` resolves. */
 const SEND_FAMILY = new Set(['send', 'sendReaction', 'sendReceipt', 'sendTyping', 'remoteDelete']);
@@ -284,7 +284,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const server = createHttpServer(router, logger, guard, requests);
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head) && !inspect.handleUpgrade(req, socket, head)) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      rejectUpgrade(socket, new SigError('SIG_ERR_HTTP_NOT_FOUND', `no WebSocket endpoint ${(req.url ?? '/').split('?')[0]!.slice(0, 200)}`));
     }
   });
   await listen(server, config.host, config.port);

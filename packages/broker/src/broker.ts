@@ -303,11 +303,6 @@ export class Broker {
     return this.feed !== undefined;
   }
 
-  /** 'unwritable' while received messages cannot be stored (they are held in memory and retried). */
-  get inboxState(): 'ok' | 'unwritable' | 'off' {
-    return this.feed === undefined ? 'off' : this.feed.state;
-  }
-
   /** The inbox's part of readiness: its state, the messages held in memory and the last failure. */
   inboxHealth(): { state: 'ok' | 'unwritable' | 'off'; held: number; lastError: FeedDump['lastError'] } {
     if (this.feed === undefined) return { state: 'off', held: 0, lastError: null };

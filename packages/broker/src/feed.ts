@@ -143,10 +143,6 @@ export class Feed {
     return p;
   }
 
-  get state(): FeedState {
-    return this.stats.state;
-  }
-
   /** One received message: stored with the rest of this turn's, then delivered. */
   accept(account: string, frame: string): void {
     this.pending.push({ account, frame, receivedAt: this.o.now() });
@@ -204,6 +200,11 @@ export class Feed {
       this.hold(batch);
       return;
     }
+    this.append(batch);
+  }
+
+  /** Store a batch, then deliver it; a batch that cannot be stored is held (see `hold`). */
+  private append(batch: AppendInput[]): void {
     let result: readonly number[] | Promise<readonly number[]>;
     try {
       result = this.engine.append(batch);
@@ -240,6 +241,10 @@ export class Feed {
       woken.add(item.account);
     }
     for (const account of woken) this.wake(account);
+    if (this.holdFull && this.held.length === 0) {
+      this.holdFull = false;
+      this.o.onHoldFull?.(false);
+    }
   }
 
   private appendFailed(err: unknown, batch: AppendInput[]): void {
@@ -273,34 +278,8 @@ export class Feed {
   private retryHeld(): void {
     const batch = this.held;
     if (batch.length === 0) return;
-    let seqs: readonly number[];
-    try {
-      const result = this.engine.append(batch);
-      if (!Array.isArray(result)) {
-        // An asynchronous engine: retry through the ordinary path.
-        this.held = [];
-        this.chain = this.chain.then(() =>
-          (result as Promise<readonly number[]>).then(
-            (s) => this.stored(batch, s),
-            (err: unknown) => this.appendFailed(err, batch),
-          ),
-        );
-        return;
-      }
-      seqs = result as readonly number[];
-    } catch (err) {
-      this.stats.appendFailures++;
-      const e = isSigError(err) ? err : new SigError('SIG_ERR_INBOX_UNWRITABLE', String(err));
-      this.stats.lastError = { code: e.code, message: e.message, at: this.o.now() };
-      this.hold([]);
-      return;
-    }
     this.held = [];
-    this.stored(batch, seqs);
-    if (this.holdFull) {
-      this.holdFull = false;
-      this.o.onHoldFull?.(false);
-    }
+    this.append(batch);
   }
 
   private wake(account: string): void {

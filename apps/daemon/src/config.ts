@@ -1,9 +1,12 @@
 // The daemon's whole configuration: one schema, read once from the environment, frozen, passed down.
 // signal-cli-rest-api's variable names are accepted where they apply; the daemon's own use SIGNAL_BROKER_.
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SigError } from '@signal-broker/errors';
+import { SigError, isSigError } from '@signal-broker/errors';
+import { parseTokens } from '@signal-broker/gateway';
+import type { TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
 import { configWebhookId, normaliseAccounts, urlProblem, webhookInputSchema } from './webhooks/definition.ts';
@@ -69,6 +72,13 @@ const schema = z.object({
   SIGNAL_BROKER_ALLOWED_ORIGINS: z.string().optional(),
   SIGNAL_BROKER_ALLOWED_HOSTS: z.string().optional(),
   SIGNAL_BROKER_METRICS_ALLOW: z.string().optional(),
+  SIGNAL_BROKER_METRICS_AUTH: z.enum(['token', 'none']).default('token'),
+  SIGNAL_BROKER_API_TOKENS: z.string().optional(),
+  SIGNAL_BROKER_API_TOKENS_FILE: z.string().min(1).optional(),
+  SIGNAL_BROKER_INSECURE_NO_AUTH: bool.default(false),
+  SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(20_000),
+  SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(300_000),
+  SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS: int(100, 600_000).default(5_000),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
@@ -183,6 +193,19 @@ export interface Config {
     /** Host names allowed besides loopback names, IP literals and the machine's names; `.example.lan` allows its subdomains. */
     allowedHosts: readonly string[];
   };
+  auth: {
+    /** SIGNAL_BROKER_API_TOKENS or the file SIGNAL_BROKER_API_TOKENS_FILE names; empty: no tokens (loopback binds only). */
+    tokens: readonly TokenEntry[];
+    /** Where they came from, for the start-up log line (never the tokens themselves). */
+    source: string | undefined;
+    /** `token`: GET /metrics needs a token with the metrics (or admin) scope when tokens are configured. */
+    metrics: 'token' | 'none';
+  };
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
   metrics: {
     /**
      * Addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) besides loopback that may read `GET /metrics`
@@ -231,6 +254,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   const allowedHosts = parseAllowedHosts(e.SIGNAL_BROKER_ALLOWED_HOSTS, problems);
   const metricsAllow = parseAddressRanges(e.SIGNAL_BROKER_METRICS_ALLOW, problems);
   const webhooks = parseWebhooks(e.RECEIVE_WEBHOOK_URL, e.SIGNAL_BROKER_WEBHOOKS, problems);
+  const tokens = loadTokens(e.SIGNAL_BROKER_API_TOKENS, e.SIGNAL_BROKER_API_TOKENS_FILE, problems);
+  if (tokens.entries.length === 0 && !isLoopbackHost(e.SIGNAL_BROKER_HOST) && !e.SIGNAL_BROKER_INSECURE_NO_AUTH) {
+    problems.push(
+      `SIGNAL_BROKER_HOST=${e.SIGNAL_BROKER_HOST}: without API tokens anyone who can reach this address could send as your accounts and read their messages. ` +
+        'Set SIGNAL_BROKER_API_TOKENS (or SIGNAL_BROKER_API_TOKENS_FILE) to a long random token, for example the output of `openssl rand -hex 32`, and send it as "Authorization: Bearer <token>"; ' +
+        'or bind to 127.0.0.1; or, if an authenticating reverse proxy guards this address, set SIGNAL_BROKER_INSECURE_NO_AUTH=true',
+    );
+  }
   if (webhooks.length > 0 && e.SIGNAL_BROKER_INBOX === 'off') {
     problems.push(
       'RECEIVE_WEBHOOK_URL / SIGNAL_BROKER_WEBHOOKS: webhooks read from the inbox, which SIGNAL_BROKER_INBOX=off turns off; turn the inbox on or remove the webhooks',
@@ -309,6 +340,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     }),
     access: Object.freeze({ allowedOrigins: Object.freeze(allowedOrigins), allowedHosts: Object.freeze(allowedHosts) }),
     metrics: Object.freeze({ allow: Object.freeze(metricsAllow) }),
+    auth: Object.freeze({ tokens: Object.freeze(tokens.entries), source: tokens.source, metrics: e.SIGNAL_BROKER_METRICS_AUTH }),
+    http: Object.freeze({
+      headersTimeoutMs: e.SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS,
+      idleTimeoutMs: e.SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS,
+    }),
   });
 }
 
@@ -347,6 +384,40 @@ function parseWebhooks(receiveUrl: string | undefined, list: string | undefined,
     hooks.push({ id, url: entry.url, accounts, secret: entry.secret ?? null });
   }
   return hooks;
+}
+
+/** Tokens from SIGNAL_BROKER_API_TOKENS or the file SIGNAL_BROKER_API_TOKENS_FILE (one of them). */
+function loadTokens(inline: string | undefined, file: string | undefined, problems: string[]): { entries: TokenEntry[]; source: string | undefined } {
+  if (inline !== undefined && file !== undefined) {
+    problems.push('SIGNAL_BROKER_API_TOKENS and SIGNAL_BROKER_API_TOKENS_FILE: set one of them, not both');
+    return { entries: [], source: undefined };
+  }
+  let text = inline;
+  let source = inline === undefined ? undefined : 'SIGNAL_BROKER_API_TOKENS';
+  if (file !== undefined) {
+    source = `SIGNAL_BROKER_API_TOKENS_FILE (${file})`;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`SIGNAL_BROKER_API_TOKENS_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      return { entries: [], source };
+    }
+  }
+  if (text === undefined) return { entries: [], source };
+  try {
+    const entries = parseTokens(text, source!);
+    if (entries.length === 0) problems.push(`${source}: holds no token`);
+    return { entries, source };
+  } catch (err) {
+    problems.push(isSigError(err) ? err.message : String(err));
+    return { entries: [], source };
+  }
+}
+
+/** Loopback addresses and names: a daemon bound there answers this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h.startsWith('::ffff:127.');
 }
 
 function listOf(value: string | undefined): string[] {

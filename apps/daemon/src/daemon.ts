@@ -5,36 +5,28 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
-import { SigError, isSigError } from '@signal-broker/errors';
+import { Authenticator, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
 import { SqliteInbox } from '@signal-broker/inbox';
-import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
+import { buildOpenApi, withTrustMode } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
+import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { InspectStream } from './admin/inspect-stream.ts';
+import { addAdminRoutes } from './admin/routes.ts';
+import type { ActorsDump } from './admin/routes.ts';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
-import { addAdminRoutes } from './http/admin-routes.ts';
-import type { ActorsDump } from './http/admin-routes.ts';
-import { RequestDrain } from './http/drain.ts';
-import { sendJson } from './http/respond.ts';
 import { addDashboardRoutes } from './dashboard/routes.ts';
-import { createRequestGuard } from './http/request-guard.ts';
-import { Router } from './http/router.ts';
-import { createHttpServer } from './http/server.ts';
-import { numberTag } from '@signal-broker/signal-conventions';
-import { BodyBudget } from './rest/body.ts';
-import { AccountSettingsStore } from './rest/account-settings.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { AccountSettingsStore } from './rest/account-settings.ts';
+import { BodyBudget } from './rest/body.ts';
 import { createLocalActions } from './rest/local-actions.ts';
-import { addRestRoutes } from './rest/routes.ts';
 import { ReceivePull } from './rest/receive-pull.ts';
+import { addRestRoutes } from './rest/routes.ts';
 import { EventStreams } from './sse/events.ts';
 import { addWebhookRoutes } from './webhooks/routes.ts';
 import { WebhookService } from './webhooks/service.ts';
-import { ReceiveGateway, rejectUpgrade } from './ws/receive-gateway.ts';
-
-/** signal-cli methods whose failures can be identity failures a trust mode of `always` resolves. */
-const SEND_FAMILY = new Set(['send', 'sendReaction', 'sendReceipt', 'sendTyping', 'remoteDelete']);
+import { ReceiveGateway } from './ws/receive-gateway.ts';
 
 export interface Daemon {
   readonly address: AddressInfo;
@@ -76,35 +68,13 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     log.warn('JSON_RPC_IGNORE_AVATARS and JSON_RPC_IGNORE_STICKERS have no effect: signal-cli 0.13.19 has no such options');
   }
 
-  // Account calls go through the account's actor; this is how one reaches signal-cli.
-  const execute = async (account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions) => {
-    const withAccount = { ...params, account };
-    if (!SEND_FAMILY.has(method) || settings.get(account).trustMode !== 'always') return signalCli.api.invoke(method, withAccount, options);
-    try {
-      const result = await signalCli.api.invoke(method, withAccount, options);
-      // Partly delivered: trust the changed identities for the next message; this one reports them.
-      await trustAll(account, untrustedRecipients(result));
-      return result;
-    } catch (err) {
-      if (!isSigError(err, 'SIG_ERR_SIGNAL_UNTRUSTED_IDENTITY')) throw err;
-      const untrusted = untrustedRecipients(err.data);
-      if (untrusted.length === 0) throw err;
-      try {
-        await trustAll(account, untrusted);
-      } catch (trustErr) {
-        // The client asked to send; tell it why the send failed, not why the trust call did.
-        log.warn({ err: trustErr, accountTag: numberTag(account) }, 'could not trust a changed identity');
-        throw err;
-      }
-      return signalCli.api.invoke(method, withAccount, options);
-    }
-  };
-  const trustAll = async (account: string, recipients: string[]) => {
-    for (const recipient of recipients) {
-      await signalCli.api.trust({ account, recipient, trustAllKnownKeys: true });
-      log.info({ accountTag: numberTag(account) }, 'trusted a changed identity (trust mode always)');
-    }
-  };
+  // Account calls go through the account's actor; this is how one reaches signal-cli, with the account's trust mode.
+  const execute = withTrustMode<CallOptions>({
+    invoke: (method, params, options) => signalCli.api.invoke(method, params, options),
+    trustModeOf: (account) => settings.get(account).trustMode,
+    onTrusted: (account) => log.info({ accountTag: numberTag(account) }, 'trusted a changed identity (trust mode always)'),
+    onTrustFailed: (account, err) => log.warn({ err, accountTag: numberTag(account) }, 'could not trust a changed identity'),
+  });
 
   // The inbox opens before anything else runs: a store that cannot be opened stops start-up with its reason
   // (a damaged file is left as it is), rather than running on and losing what arrives.
@@ -201,13 +171,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     }
   }
 
-  const guard = createRequestGuard({
-    boundHost: config.host,
-    allowedOrigins: config.access.allowedOrigins,
-    allowedHosts: config.access.allowedHosts,
-  });
-  const gateway = new ReceiveGateway({
-    admit: (req) => guard.check(req),
+  const receive = new ReceiveGateway({
     broker,
     logger,
     pingIntervalMs: config.ws.pingIntervalMs,
@@ -229,7 +193,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   // The inspection stream's first line: the dump as it is in this turn (GET /v1/admin/actors adds the oldest
   // waiting message of each account, which needs a read of the inbox).
   const actorsDump = () => ({
-    daemon: { version: DAEMON_VERSION, websockets: gateway.size, eventStreams: events.size, pulls: pull.size },
+    daemon: { version: DAEMON_VERSION, websockets: receive.size, eventStreams: events.size, pulls: pull.size },
     signalCli: signalCli.dump(),
     broker: broker.dump(),
     webhooks: webhooks?.dump() ?? [],
@@ -237,28 +201,28 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const inspect = new InspectStream({
     inspection,
     dump: actorsDump,
-    guard,
     logger,
     maxQueued: config.inspectMaxQueued,
     closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
   });
 
+  // Every route says who may use it; the gateway's pipeline checks that before any handler runs.
   const openApi = buildOpenApi({ version: config.buildVersion });
   const router = new Router()
-    // With an upgrade this path is the WebSocket (gateway.handleUpgrade); a plain GET is the pull.
-    .get('/v1/receive/{number}', pull.handle)
-    .get('/v1/events/{number}', events.handle)
-    .get('/v1/openapi.json', ({ res }) => sendJson(res, 200, openApi))
-    .get('/v1/admin/inspect', inspect.handle);
+    // A WebSocket upgrade on this path is the receive WebSocket; a plain GET is the pull.
+    .upgradable('/v1/receive/{number}', { kind: 'scope', scope: 'receive', account: 'number' }, pull.handle, receive.handleUpgrade)
+    .get('/v1/events/{number}', { kind: 'scope', scope: 'receive', account: 'number', queryToken: true }, events.handle)
+    .get('/v1/openapi.json', { kind: 'token' }, ({ res }) => sendJson(res, 200, openApi))
+    .upgradable('/v1/admin/inspect', { kind: 'operator', queryToken: true }, inspect.handle, inspect.handleUpgrade);
   const admin = addAdminRoutes(router, {
     signalCli,
     broker,
-    connections: () => ({ websockets: gateway.size, eventStreams: events.size, pulls: pull.size }),
+    connections: () => ({ websockets: receive.size, eventStreams: events.size, pulls: pull.size }),
     webhooks,
   });
   addWebhookRoutes(router, webhooks);
   addDashboardRoutes(router);
-  metrics.serve(router, { signalCli, broker, webhooks });
+  metrics.serve(router, { signalCli, broker, webhooks }, config.auth.metrics === 'none' ? { kind: 'open' } : { kind: 'scope', scope: 'metrics' });
 
   addRestRoutes(router, {
     refreshAccounts,
@@ -277,15 +241,21 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     bodyBudget: new BodyBudget(config.rest.bodyMemoryBytes),
   });
 
-  // Container and uptime checkers probe with HEAD; these GETs only read.
-  for (const path of ['/v1/health', '/v1/about']) router.answerHeadLikeGet(path);
-
   const requests = new RequestDrain();
-  const server = createHttpServer(router, logger, guard, requests);
-  server.on('upgrade', (req, socket, head) => {
-    if (!gateway.handleUpgrade(req, socket, head) && !inspect.handleUpgrade(req, socket, head)) {
-      rejectUpgrade(socket, new SigError('SIG_ERR_HTTP_NOT_FOUND', `no WebSocket endpoint ${(req.url ?? '/').split('?')[0]!.slice(0, 200)}`));
-    }
+  const auth = new Authenticator(config.auth.tokens);
+  if (auth.enabled) log.info({ tokens: config.auth.tokens.map((t) => t.name), source: config.auth.source }, 'API tokens required');
+  else log.info('no API tokens: the daemon answers whoever can reach its address (loopback only unless SIGNAL_BROKER_INSECURE_NO_AUTH)');
+  const gateway = new Gateway({
+    router,
+    auth,
+    guard: createRequestGuard({ boundHost: config.host, allowedOrigins: config.access.allowedOrigins, allowedHosts: config.access.allowedHosts }),
+    drain: requests,
+    logger,
+  });
+  const server = createGatewayServer(gateway, logger, {
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    keepAliveTimeoutMs: config.http.idleTimeoutMs,
   });
   await listen(server, config.host, config.port);
   const address = server.address() as AddressInfo;
@@ -318,7 +288,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
           if (left > 0) log.warn({ left }, 'requests still in flight at the drain deadline; they fail when signal-cli stops');
         });
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
-        await Promise.all([gateway.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop(), drained]);
+        await Promise.all([receive.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop(), drained]);
         await signalCli.stop();
         admin.close();
         broker.stop();

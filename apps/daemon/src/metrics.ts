@@ -20,9 +20,8 @@ import { signalCliMethods } from '@signal-broker/signal-cli';
 import type { SignalCli, SignalCliDump } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { sendError } from './http/respond.ts';
-import { isLoopbackAddress } from './http/request-guard.ts';
-import type { Router } from './http/router.ts';
+import { isLoopbackAddress, sendError } from '@signal-broker/gateway';
+import type { Access, Router } from '@signal-broker/gateway';
 import type { WebhookDump } from './webhooks/service.ts';
 
 /** signal-cli answers a send after its round trip to Signal's servers: 0.3–5 s in life, more under rate limits. */
@@ -87,10 +86,11 @@ export class DaemonMetrics {
   };
 
   /** Registers the figures read from the dumps at scrape time, and the `GET /metrics` route. */
-  serve(router: Router, sources: MetricsSources): void {
+  serve(router: Router, sources: MetricsSources, access: Access): void {
     this.readFromDumps(sources);
-    router.get('/metrics', async ({ req, res }) => {
-      if (!this.allows(req.socket.remoteAddress)) {
+    router.get('/metrics', access, async ({ req, res, principal }) => {
+      // A verified token replaces the address check; without one, the allow list decides.
+      if (!principal.authenticated && !this.allows(req.socket.remoteAddress)) {
         sendError(
           res,
           new SigError(

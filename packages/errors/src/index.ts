@@ -65,6 +65,12 @@ export const errorCatalog = {
   SIG_ERR_HTTP_HOST_REFUSED: { status: 421, message: 'this daemon does not answer to that Host name' },
   SIG_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be sent as application/json' },
   SIG_ERR_HTTP_LOOPBACK_ONLY: { status: 403, message: 'this endpoint answers loopback clients only' },
+  SIG_ERR_AUTH_REQUIRED: { status: 401, message: 'this daemon needs an API token (Authorization: Bearer <token>)' },
+  SIG_ERR_AUTH_INVALID: { status: 401, message: 'the API token is not valid' },
+  SIG_ERR_AUTH_FORBIDDEN: { status: 403, message: 'the API token does not allow this' },
+  SIG_ERR_HTTP_TOO_MANY_CONNECTIONS: { status: 503, message: 'the daemon holds as many connections as it allows; retry later' },
+  SIG_ERR_HTTP_TOO_MANY_CONNECTIONS_FROM_ADDRESS: { status: 429, message: 'this address holds as many connections as one address may; retry later' },
+  SIG_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
   SIG_ERR_RPC_BAD_RESULT: { status: 502, message: 'signal-cli returned a result of an unexpected shape' },
 
   // The durable inbox and what reads from it

@@ -16,6 +16,10 @@ export type {
 } from './types.ts';
 
 export { endpointById, endpoints } from './endpoints.ts';
+export { endpointScopes, scopeOf } from './scopes.ts';
+export { withTrustMode } from './trust-mode.ts';
+export type { TrustModeOptions } from './trust-mode.ts';
+export type { EndpointScope } from './scopes.ts';
 export { buildOpenApi, jsonSchemaOf } from './openapi.ts';
 export { UNTRUSTED_IDENTITY_MESSAGE, badRequest, restErrorResponse } from './errors.ts';
 

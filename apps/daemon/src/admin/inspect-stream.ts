@@ -8,7 +8,6 @@
 // the HTTP response ends with a last `{"type":"cut",…}` line (the connection is dropped if even that cannot
 // be written). Loopback clients only, like every /v1/admin route.
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { ACTOR_KINDS } from '@signal-broker/broker';
 import type { ActorKind, Inspection, InspectionFilter, InspectionRecord } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
@@ -17,9 +16,7 @@ import ndjson from 'ndjson';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { RequestGuard } from '../http/request-guard.ts';
-import type { Handler } from '../http/router.ts';
-import { rejectUpgrade } from '../ws/receive-gateway.ts';
+import type { Handler, UpgradeHandler } from '@signal-broker/gateway';
 
 export const INSPECT_PATH = '/v1/admin/inspect';
 
@@ -30,7 +27,6 @@ export interface InspectStreamOptions {
   inspection: Inspection;
   /** The same JSON as GET /v1/admin/actors. */
   dump: () => unknown;
-  guard: RequestGuard;
   logger: Logger;
   /** Records one watcher may have waiting before it is cut. */
   maxQueued: number;
@@ -94,22 +90,12 @@ export class InspectStream {
     res.once('close', () => watch.close(InspectCloseCodes.goingAway, 'client closed'));
   };
 
-  /** The WebSocket side; returns false when the path is not the inspection stream's. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if ((req.url ?? '/').split('?')[0]!.replace(/\/$/, '') !== INSPECT_PATH) return false;
-    socket.on('error', (err) => this.log.debug({ err }, 'upgrade socket error'));
-    try {
-      if (!this.accepting) throw new SigError('SIG_ERR_HTTP_SHUTTING_DOWN');
-      const refused = this.options.guard.check(req) ?? this.options.guard.checkLoopbackClient(req);
-      if (refused !== undefined) throw refused;
-      if (req.method !== 'GET') throw new SigError('SIG_ERR_HTTP_METHOD_NOT_ALLOWED', 'WebSocket upgrades must use GET');
-      const filter = parseFilter(new URL(req.url ?? '/', 'http://x').searchParams);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, filter, req));
-    } catch (err) {
-      rejectUpgrade(socket, err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err }));
-    }
-    return true;
-  }
+  /** The WebSocket side of GET /v1/admin/inspect (the pipeline has admitted the request). */
+  readonly handleUpgrade: UpgradeHandler = ({ req, url }, socket, head) => {
+    if (!this.accepting) throw new SigError('SIG_ERR_HTTP_SHUTTING_DOWN');
+    const filter = parseFilter(url.searchParams);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, filter, req));
+  };
 
   /** Watchers now. */
   get size(): number {

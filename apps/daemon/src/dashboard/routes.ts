@@ -1,10 +1,12 @@
 // The dashboard, GET /dashboard: one static page, its script and its style sheet, bundled into the daemon
 // as text, so it needs no build step and no files beside main.js. The page reads the admin API
-// (/v1/admin/actors, and /v1/admin/inspect when there) from the same origin; like /v1/admin it answers
-// loopback clients only (http/server.ts). The Content-Security-Policy allows nothing but this daemon:
-// no inline script or style, no other origin, no framing.
+// (/v1/admin/actors, and /v1/admin/inspect when there) from the same origin. Like /v1/admin it needs the
+// admin scope (a browser sends the token as the Basic password it asks for), or, when the daemon has no
+// tokens, a client on this machine. The Content-Security-Policy allows nothing but this daemon: no inline
+// script or style, no other origin, no framing.
 import type { ServerResponse } from 'node:http';
-import type { Router } from '../http/router.ts';
+import { OPERATOR } from '@signal-broker/gateway';
+import type { Router } from '@signal-broker/gateway';
 import appJs from '../dashboard/app.js' with { type: 'text' };
 import faviconSvg from './favicon.svg' with { type: 'text' };
 import indexHtml from './index.html' with { type: 'text' };
@@ -45,6 +47,6 @@ function send(res: ServerResponse, type: string, body: Buffer): void {
 
 export function addDashboardRoutes(router: Router): void {
   for (const [path, type, body] of files) {
-    router.get(path, ({ res }) => send(res, type, body)).answerHeadLikeGet(path);
+    router.headLikeGet(path, OPERATOR, ({ res }) => send(res, type, body));
   }
 }

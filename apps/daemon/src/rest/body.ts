@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { JsonBodyScanner } from '@signal-broker/large-json';
 import type { Retainer } from '@signal-broker/large-json';
-import { responseOf } from '../http/server.ts';
+import { responseOf } from '@signal-broker/gateway';
 
 /**
  * Bodies up to this size are read whole and parsed with JSON.parse (the fast path). They are counted in the

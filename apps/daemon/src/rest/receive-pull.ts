@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { Broker } from '@signal-broker/broker';
 import { SigError } from '@signal-broker/errors';
 import { readPullQuery } from '@signal-broker/rest-compat';
-import type { RequestContext } from '../http/router.ts';
+import type { RequestContext } from '@signal-broker/gateway';
 import { validateNumber } from '../ws/receive-gateway.ts';
 
 export class ReceivePull {

@@ -3,11 +3,11 @@
 // answer with the compatible status and body.
 import type { Broker } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { endpoints, restErrorResponse } from '@signal-broker/rest-compat';
-import type { LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
+import { ANY_TOKEN, OPEN, OPERATOR, mayUseAccount, requireAccount, sendEmpty, sendJson } from '@signal-broker/gateway';
+import type { Access, Handler, Principal, Router } from '@signal-broker/gateway';
+import { endpoints, restErrorResponse, scopeOf } from '@signal-broker/rest-compat';
+import type { Endpoint, LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
 import type { ServerResponse } from 'node:http';
-import type { Router } from '../http/router.ts';
-import { sendEmpty, sendJson } from '../http/respond.ts';
 import { readJsonBody } from './body.ts';
 import type { BodyBudget } from './body.ts';
 
@@ -28,9 +28,31 @@ export interface RestDeps {
  */
 const ACCOUNT_LIST_CHANGES = new Set(['verify', 'unregister', 'deleteLocalAccountData']);
 
+/** GETs that answer HEAD too. */
+const HEAD_LIKE_GET = new Set(['getHealth', 'getAbout']);
+
+/** Who may call an endpoint (rest-compat's scope table); the account of `{number}` is checked before the handler runs. */
+export function accessOf(endpoint: Endpoint): Access {
+  const scope = scopeOf(endpoint.id);
+  switch (scope) {
+    case 'open':
+      return OPEN;
+    case 'token':
+      return ANY_TOKEN;
+    case 'admin':
+      return OPERATOR;
+    default:
+      return { kind: 'scope', scope, ...(endpoint.path.includes('{number}') ? { account: 'number' } : {}) };
+  }
+}
+
 export function addRestRoutes(router: Router, deps: RestDeps): void {
   for (const endpoint of endpoints) {
-    router.add(endpoint.method, endpoint.path, async ({ req, res, url, params, log }) => {
+    const access = accessOf(endpoint);
+    // Scoped endpoints also check the account the plan names (a send names it in the body) or, for plans of no
+    // account, that the token may use every account.
+    const checksAccount = access.kind === 'scope';
+    const handler: Handler = async ({ req, res, url, params, log, principal, requestId }) => {
       const gone = clientGone(res);
       let account: string | undefined;
       let response: RestResponse;
@@ -38,12 +60,14 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
         const body = await readJsonBody(req, deps.maxBodyBytes, deps.bodyBudget);
         const plan = endpoint.plan({ pathParams: params, query: url.searchParams, body }, deps.planContext);
         if (plan.kind === 'local') {
+          if (checksAccount) requireAccount(principal, params.number);
           response = await plan.respond(await deps.runLocal(plan.action));
         } else {
           // The account the calls run for; also the `account` of a 429 (for GET /v1/search, the one picked).
-          account = plan.account ?? (plan.anyAccount ? anyAccount(deps) : undefined);
+          account = plan.account ?? (plan.anyAccount ? anyAccount(deps, principal) : undefined);
+          if (checksAccount) requireAccount(principal, account);
           try {
-            response = await plan.respond(await runCalls(plan.calls, account, deps, gone.signal));
+            response = await plan.respond(await runCalls(plan.calls, account, deps, { signal: gone.signal, requestId }));
           } finally {
             if (plan.calls.some((c) => ACCOUNT_LIST_CHANGES.has(c.method))) await deps.refreshAccounts();
           }
@@ -61,13 +85,16 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
       }
       if (gone.isGone()) return;
       write(res, response);
-    });
+    };
+    // Container and uptime checkers probe with HEAD; these GETs only read.
+    if (HEAD_LIKE_GET.has(endpoint.id)) router.headLikeGet(endpoint.path, access, handler);
+    else router.add(endpoint.method, endpoint.path, access, handler);
   }
 }
 
-/** For plans that can run on any registered account (`anyAccount`). */
-function anyAccount(deps: RestDeps): string {
-  const account = deps.broker.accounts()[0];
+/** For plans that can run on any registered account (`anyAccount`): the first one the token may use. */
+function anyAccount(deps: RestDeps, principal: Principal): string {
+  const account = deps.broker.accounts().find((a) => mayUseAccount(principal, a));
   if (account === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
   return account;
 }
@@ -86,21 +113,27 @@ function clientGone(res: ServerResponse): { signal: AbortSignal; isGone: () => b
   return { signal: controller.signal, isGone };
 }
 
-async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps, signal: AbortSignal): Promise<unknown[]> {
+interface CallContext {
+  signal: AbortSignal;
+  /** The HTTP request's id, carried to signal-cli in the JSON-RPC id. */
+  requestId: string;
+}
+
+async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps, context: CallContext): Promise<unknown[]> {
   const results: unknown[] = [];
-  for (const call of calls) results.push(await runCall(account, call, deps, signal));
+  for (const call of calls) results.push(await runCall(account, call, deps, context));
   return results;
 }
 
 // Every call goes through the typed API, so each method gets its own default timeout (register, verify and
 // the rate-limit challenge 2 minutes, the rest SIGNAL_BROKER_REQUEST_TIMEOUT_MS).
-function runCall(account: string | undefined, call: RpcCall, deps: RestDeps, signal: AbortSignal): Promise<unknown> {
+function runCall(account: string | undefined, call: RpcCall, deps: RestDeps, context: CallContext): Promise<unknown> {
   // Calls of no account (register, verify, the account list) run in the broker's bounded unscoped share.
-  if (account === undefined) return deps.broker.callUnscoped(call.method, call.params, { signal });
+  if (account === undefined) return deps.broker.callUnscoped(call.method, call.params, context);
   // Known accounts: through the account's actor, in order within the conversation or account. An account
   // signal-cli has and the broker does not know yet has no actor: its calls share the unscoped bound.
-  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params, { signal });
-  return deps.broker.callUnscoped(call.method, { ...call.params, account }, { signal });
+  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params, context);
+  return deps.broker.callUnscoped(call.method, { ...call.params, account }, context);
 }
 
 function write(res: ServerResponse, response: RestResponse): void {

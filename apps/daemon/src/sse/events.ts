@@ -22,7 +22,7 @@ import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE, CONSUMER_REPLACED_CLOSE } 
 import { SigError, isSigError } from '@signal-broker/errors';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
-import type { RequestContext } from '../http/router.ts';
+import type { RequestContext } from '@signal-broker/gateway';
 import { CloseCodes, readingOptions, validateNumber } from '../ws/receive-gateway.ts';
 
 export interface EventStreamsOptions {

@@ -1,9 +1,9 @@
 // When frames leave for a client: the first frame of an event-loop turn at once, the rest of that turn
-// together at its end, in order. Real broker, real gateway, real sockets and a real ws client.
-import { createServer } from 'node:http';
+// together at its end, in order. Real broker, real pipeline and receive gateway, real sockets and a real ws client.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Broker } from '@signal-broker/broker';
+import { Authenticator, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard } from '@signal-broker/gateway';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -32,10 +32,17 @@ describe('ReceiveGateway writes', () => {
     broker.setCliStatus('ready');
     broker.syncAccounts([A]);
     const gateway = new ReceiveGateway({ broker, logger, pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20, maxClientFrameBytes: 1024 });
+    const router = new Router().upgradable('/v1/receive/{number}', { kind: 'scope', scope: 'receive', account: 'number' }, () => {}, gateway.handleUpgrade);
+    const pipeline = new Gateway({
+      router,
+      auth: new Authenticator([]),
+      guard: createRequestGuard({ boundHost: '127.0.0.1', allowedOrigins: [], allowedHosts: [] }),
+      drain: new RequestDrain(),
+      logger,
+    });
     const sockets: Socket[] = [];
-    const server: Server = createServer();
+    const server: Server = createGatewayServer(pipeline, logger);
     server.on('connection', (s) => sockets.push(s));
-    server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     const frames: string[] = [];

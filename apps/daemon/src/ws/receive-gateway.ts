@@ -3,14 +3,13 @@
 // the frames the actor hands it, keeps each client's outbox bounded, and runs the heartbeat.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { ACCOUNT_FAILED_CLOSE, ACCOUNT_REMOVED_CLOSE, CONSUMER_REPLACED_CLOSE } from '@signal-broker/broker';
 import type { AttachOptions, Broker, DeliveryResult, DetachReason, SubscriberSink } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { isE164, numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { errorBody } from '../http/respond.ts';
+import type { UpgradeHandler } from '@signal-broker/gateway';
 
 /** Close codes clients can branch on (4000–4999 are application codes). */
 export const CloseCodes = {
@@ -39,21 +38,6 @@ export interface ReceiveGatewayOptions {
   maxClientFrameBytes: number;
   /** How long a client closed by the daemon has to complete the close handshake before it is cut off. */
   closeGraceMs?: number;
-  /** Host and Origin checks (the HTTP server's request guard); an error refuses the upgrade with its status. */
-  admit?: (req: IncomingMessage) => SigError | undefined;
-}
-
-const RECEIVE_PATH = /^\/v1\/receive\/([^/]+)\/?$/;
-
-/** Validates the `{number}` of a receive URL: percent-decoded, E.164. */
-export function parseReceiveNumber(encoded: string): string {
-  let number: string;
-  try {
-    number = decodeURIComponent(encoded);
-  } catch {
-    throw new SigError('SIG_ERR_ACCOUNT_INVALID_NUMBER', 'the number in the path is not valid percent-encoding');
-  }
-  return validateNumber(number);
 }
 
 /** Checks an already decoded account number: E.164 (`isE164`). */
@@ -290,33 +274,17 @@ export class ReceiveGateway {
     this.heartbeat.unref();
   }
 
-  /** Handles an HTTP upgrade; returns false when the path is not a receive path. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    // A client that resets the connection mid-upgrade must not become an unhandled 'error' event.
-    socket.on('error', (err) => this.log.debug({ err }, 'upgrade socket error'));
-    const path = (req.url ?? '/').split('?')[0]!;
-    const match = RECEIVE_PATH.exec(path);
-    if (!match) return false;
-    try {
-      if (!this.accepting) throw new SigError('SIG_ERR_HTTP_SHUTTING_DOWN');
-      const refused = this.options.admit?.(req);
-      if (refused !== undefined) {
-        this.log.info({ code: refused.code, origin: req.headers.origin, host: req.headers.host }, 'upgrade refused');
-        throw refused;
-      }
-      if (req.method !== 'GET') throw new SigError('SIG_ERR_HTTP_METHOD_NOT_ALLOWED', 'WebSocket upgrades must use GET');
-      const account = parseReceiveNumber(match[1]!);
-      if (!this.options.broker.hasAccount(account)) {
-        throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
-      }
-      const reading = readingOptions(new URL(req.url ?? '/', 'http://x').searchParams);
-      this.options.broker.checkAttach(account, reading);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, account, req, reading));
-    } catch (err) {
-      rejectUpgrade(socket, err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err }));
+  /** The WebSocket side of GET /v1/receive/{number} (the pipeline has admitted the request). */
+  readonly handleUpgrade: UpgradeHandler = ({ req, url, params, requestId }, socket, head) => {
+    if (!this.accepting) throw new SigError('SIG_ERR_HTTP_SHUTTING_DOWN');
+    const account = validateNumber(params.number ?? '');
+    if (!this.options.broker.hasAccount(account)) {
+      throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
     }
-    return true;
-  }
+    const reading = readingOptions(url.searchParams);
+    this.options.broker.checkAttach(account, reading);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, account, req, reading, requestId));
+  };
 
   get size(): number {
     return this.connections.size;
@@ -337,9 +305,9 @@ export class ReceiveGateway {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, account: string, req: IncomingMessage, reading: AttachOptions): void {
+  private accept(ws: WebSocket, account: string, req: IncomingMessage, reading: AttachOptions, requestId: string): void {
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const log = this.log.child({ accountTag: numberTag(account), remote });
+    const log = this.log.child({ reqId: requestId, accountTag: numberTag(account), remote });
     const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, this.options.closeGraceMs ?? 5_000, log);
     sink.durable = reading.consumer !== undefined;
     let id: string;
@@ -426,35 +394,3 @@ export function readingOptions(query: URLSearchParams): AttachOptions {
   return options;
 }
 
-export function rejectUpgrade(socket: Duplex, err: SigError): void {
-  const body = JSON.stringify(errorBody(err));
-  const status = err.httpStatus;
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  );
-}
-
-function statusText(status: number): string {
-  switch (status) {
-    case 400:
-      return 'Bad Request';
-    case 404:
-      return 'Not Found';
-    case 409:
-      return 'Conflict';
-    case 403:
-      return 'Forbidden';
-    case 405:
-      return 'Method Not Allowed';
-    case 421:
-      return 'Misdirected Request';
-    case 503:
-      return 'Service Unavailable';
-    default:
-      return 'Error';
-  }
-}

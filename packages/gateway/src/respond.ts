@@ -1,6 +1,8 @@
 // Response helpers. Error bodies keep signal-cli-rest-api's shape, `{"error":"…"}`, and add our stable
 // `code` (plus any fields that help the client act, such as `challenge_tokens`).
+import { STATUS_CODES } from 'node:http';
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { SigError } from '@signal-broker/errors';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -29,4 +31,26 @@ export function sendError(res: ServerResponse, err: unknown, headers: Record<str
     return;
   }
   sendJson(res, sigErr.httpStatus, errorBody(sigErr), headers);
+}
+
+/** Answers a WebSocket upgrade request with an HTTP error on its raw socket, and closes it. */
+export function rejectUpgrade(socket: Duplex, err: unknown, headers: Record<string, string> = {}): void {
+  const sigErr = err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err });
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorBody(sigErr));
+  const status = sigErr.httpStatus;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      extra +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }

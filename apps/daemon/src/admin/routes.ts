@@ -1,8 +1,8 @@
 // The operator surface: health (`/livez`, `/readyz`) and the actors dump (`/v1/admin/actors`,
 // `/v1/admin/actors/{id}`). Everything shown is read from the actors' snapshots and the components' own dump
 // functions at the moment of the request, in one turn of the event loop, so a dump's parts agree with each
-// other. `/v1/admin/*` answers loopback clients only (server.ts); the health checks answer anyone and carry
-// numbers only as tags.
+// other. `/v1/admin/*` needs the admin scope (loopback clients only when the daemon has no tokens); the
+// health checks answer anyone, token or not, and carry numbers only as tags.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Broker, BrokerDump } from '@signal-broker/broker';
@@ -11,8 +11,8 @@ import type { SigErrorCode } from '@signal-broker/errors';
 import type { SignalCli, SignalCliDump } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
 import { DAEMON_VERSION } from '../config.ts';
-import { sendJson } from './respond.ts';
-import type { Router } from './router.ts';
+import { OPEN, OPERATOR, sendJson } from '@signal-broker/gateway';
+import type { Router } from '@signal-broker/gateway';
 
 export interface AdminDeps {
   signalCli: SignalCli;
@@ -54,8 +54,8 @@ export function addAdminRoutes(router: Router, deps: AdminDeps): Admin {
   };
 
   router
-    .get('/livez', ({ res }) => sendJson(res, 200, { status: 'ok', eventLoopDelayMs: eventLoop.figures() }))
-    .get('/readyz', ({ res }) => {
+    .headLikeGet('/livez', OPEN, ({ res }) => sendJson(res, 200, { status: 'ok', eventLoopDelayMs: eventLoop.figures() }))
+    .headLikeGet('/readyz', OPEN, ({ res }) => {
       const cli = deps.signalCli.readiness();
       const cliDump = deps.signalCli.dump();
       // A store that cannot be written makes the daemon not ready: messages then wait in memory (and past
@@ -86,14 +86,12 @@ export function addAdminRoutes(router: Router, deps: AdminDeps): Admin {
         accounts: deps.broker.dump().accounts.map((a) => ({ account: numberTag(a.account), state: a.state, ready: a.state === 'ready' })),
       });
     })
-    .get('/v1/admin/actors', async ({ res }) => sendJson(res, 200, await dump()))
-    .get('/v1/admin/actors/{id}', async ({ res, params }) => {
+    .get('/v1/admin/actors', OPERATOR, async ({ res }) => sendJson(res, 200, await dump()))
+    .get('/v1/admin/actors/{id}', OPERATOR, async ({ res, params }) => {
       const id = params.id!;
       const whole = await dump();
       sendJson(res, 200, findActor(whole, id));
     });
-  // Container and uptime checkers probe with HEAD; these GETs only read.
-  for (const path of ['/livez', '/readyz']) router.answerHeadLikeGet(path);
 
   return { dump, close: () => eventLoop.close() };
 }

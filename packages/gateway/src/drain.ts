@@ -7,11 +7,11 @@ import type { ServerResponse } from 'node:http';
 export class RequestDrain {
   private readonly open = new Set<ServerResponse>();
   private emptied: (() => void) | undefined;
-  private stopped = false;
+  private stopping = false;
 
   /** False once shutdown began: the request must be refused. */
   admit(res: ServerResponse): boolean {
-    if (this.stopped) return false;
+    if (this.stopping) return false;
     this.open.add(res);
     res.once('close', () => {
       this.open.delete(res);
@@ -20,13 +20,18 @@ export class RequestDrain {
     return true;
   }
 
+  /** True once shutdown began. */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
   get size(): number {
     return this.open.size;
   }
 
   /** Refuse new requests and wait until those in flight are answered, or `deadlineMs` passed; resolves with how many are left. */
   drain(deadlineMs: number): Promise<number> {
-    this.stopped = true;
+    this.stopping = true;
     if (this.open.size === 0) return Promise.resolve(0);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(this.open.size), deadlineMs);

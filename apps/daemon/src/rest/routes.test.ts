@@ -1,25 +1,18 @@
-// The daemon's router with the REST routes registered the way the daemon registers them: a request for any
+// The gateway's router with the REST routes registered the way the daemon registers them: a request for any
 // endpoint's path reaches that endpoint (literal segments are not taken by another route's parameter), and
 // "no such path" (404), "other method" (405 with Allow) and bad percent-encoding are told apart.
 import { endpoints } from '@signal-broker/rest-compat';
 import { describe, expect, it } from 'vitest';
-import { addRestRoutes } from '../rest/routes.ts';
-import type { RestDeps } from '../rest/routes.ts';
-import { Router } from './router.ts';
-import type { Handler } from './router.ts';
+import { Router } from '@signal-broker/gateway';
+import { accessOf, addRestRoutes } from './routes.ts';
+import type { RestDeps } from './routes.ts';
 
-/** The real router, remembering which pattern each handler was registered for. */
+/** The gateway's router, with `resolve` naming the route a request reaches. */
 class LabelledRouter extends Router {
-  readonly labels = new Map<Handler, string>();
-  override add(method: string, pattern: string, handler: Handler): this {
-    this.labels.set(handler, `${method} ${pattern}`);
-    return super.add(method, pattern, handler);
-  }
-
   /** `METHOD pattern` of the route a request reaches, with its parameters, or the kind of miss. */
   resolve(method: string, path: string): { route: string; params: Record<string, string> } | { miss: string; allow?: string[] } {
     const m = this.match(method, path);
-    if (m.kind === 'found') return { route: this.labels.get(m.handler)!, params: m.params };
+    if (m.kind === 'found') return { route: `${m.route.method} ${m.route.pattern}`, params: m.params };
     return m.kind === 'method-not-allowed' ? { miss: m.kind, allow: m.allow.sort() } : { miss: m.kind };
   }
 }
@@ -62,23 +55,12 @@ describe('REST routes in the daemon router', () => {
   });
 });
 
-describe('Router', () => {
-  const router = new LabelledRouter()
-    .get('/v1/receive/{number}', () => {})
-    .add('POST', '/v1/items/{id}', () => {})
-    .add('DELETE', '/v1/items/{id}', () => {});
-
-  it('decodes parameters (%2B is +) and ignores a trailing slash', () => {
-    expect(router.resolve('GET', '/v1/receive/%2B4915112345678/')).toEqual({ route: 'GET /v1/receive/{number}', params: { number: '+4915112345678' } });
-  });
-
-  it('answers 405 with the methods of the path, 404 for an unknown path, bad-path for broken percent-encoding', () => {
-    expect(router.resolve('GET', '/v1/items/7')).toEqual({ miss: 'method-not-allowed', allow: ['DELETE', 'POST'] });
-    expect(router.resolve('GET', '/v1/items')).toEqual({ miss: 'not-found' });
-    expect(router.resolve('GET', '/v1/receive/%E0%A4%A')).toEqual({ miss: 'bad-path' });
-  });
-
-  it('does not map HEAD to GET', () => {
-    expect(router.resolve('HEAD', '/v1/receive/%2B4915112345678')).toEqual({ miss: 'method-not-allowed', allow: ['GET'] });
+describe('who may call each REST endpoint', () => {
+  it('checks the account of every {number} path before the handler runs, and leaves only the health check open', () => {
+    for (const e of endpoints) {
+      const access = accessOf(e);
+      if (e.path.includes('{number}')) expect(access, e.id).toMatchObject({ kind: 'scope', account: 'number' });
+      if (access.kind === 'open') expect(e.id).toBe('getHealth');
+    }
   });
 });

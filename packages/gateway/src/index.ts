@@ -1,0 +1,12 @@
+export { ANONYMOUS, ANY_TOKEN, Authenticator, MIN_TOKEN_LENGTH, OPEN, OPERATOR, SCOPES, WWW_AUTHENTICATE, hasScope, mayUseAccount, parseTokens, requireAccount } from './auth.ts';
+export type { Access, Principal, Scope, TokenEntry } from './auth.ts';
+export { RequestDrain } from './drain.ts';
+export { Gateway, requestIdOf, responseOf } from './pipeline.ts';
+export type { GatewayOptions } from './pipeline.ts';
+export { createRequestGuard, isLoopbackAddress } from './request-guard.ts';
+export type { RequestGuard, RequestGuardOptions } from './request-guard.ts';
+export { errorBody, rejectUpgrade, sendEmpty, sendError, sendJson } from './respond.ts';
+export { Router } from './router.ts';
+export type { Handler, RequestContext, Route, RouteMatch, UpgradeHandler } from './router.ts';
+export { DEFAULT_SERVER_OPTIONS, createGatewayServer } from './server.ts';
+export type { ServerOptions } from './server.ts';

@@ -1,7 +1,7 @@
 // Wires the REST endpoints described by @signal-broker/rest-compat to the router: validate, plan, run the
 // plan's signal-cli calls (account calls through the account's actor, in order) or its local action, and
 // answer with the compatible status and body.
-import type { Broker } from '@signal-broker/broker';
+import type { Broker, CallOptions } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { endpoints, restErrorResponse } from '@signal-broker/rest-compat';
 import type { LocalAction, PlanContext, RestResponse, RpcCall } from '@signal-broker/rest-compat';
@@ -32,6 +32,9 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
   for (const endpoint of endpoints) {
     router.add(endpoint.method, endpoint.path, async ({ req, res, url, params, log }) => {
       const gone = clientGone(res);
+      // Set by the HTTP pipeline before handlers run; carried into the JSON-RPC id of each call.
+      const header = res.getHeader('x-request-id');
+      const requestId = typeof header === 'string' ? header : undefined;
       let account: string | undefined;
       let response: RestResponse;
       try {
@@ -43,7 +46,7 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
           // The account the calls run for; also the `account` of a 429 (for GET /v1/search, the one picked).
           account = plan.account ?? (plan.anyAccount ? anyAccount(deps) : undefined);
           try {
-            response = await plan.respond(await runCalls(plan.calls, account, deps, gone.signal));
+            response = await plan.respond(await runCalls(plan.calls, account, deps, { signal: gone.signal, requestId }));
           } finally {
             if (plan.calls.some((c) => ACCOUNT_LIST_CHANGES.has(c.method))) await deps.refreshAccounts();
           }
@@ -86,21 +89,21 @@ function clientGone(res: ServerResponse): { signal: AbortSignal; isGone: () => b
   return { signal: controller.signal, isGone };
 }
 
-async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps, signal: AbortSignal): Promise<unknown[]> {
+async function runCalls(calls: RpcCall[], account: string | undefined, deps: RestDeps, options: CallOptions): Promise<unknown[]> {
   const results: unknown[] = [];
-  for (const call of calls) results.push(await runCall(account, call, deps, signal));
+  for (const call of calls) results.push(await runCall(account, call, deps, options));
   return results;
 }
 
 // Every call goes through the typed API, so each method gets its own default timeout (register, verify and
 // the rate-limit challenge 2 minutes, the rest SIGNAL_BROKER_REQUEST_TIMEOUT_MS).
-function runCall(account: string | undefined, call: RpcCall, deps: RestDeps, signal: AbortSignal): Promise<unknown> {
+function runCall(account: string | undefined, call: RpcCall, deps: RestDeps, options: CallOptions): Promise<unknown> {
   // Calls of no account (register, verify, the account list) run in the broker's bounded unscoped share.
-  if (account === undefined) return deps.broker.callUnscoped(call.method, call.params, { signal });
+  if (account === undefined) return deps.broker.callUnscoped(call.method, call.params, options);
   // Known accounts: through the account's actor, in order within the conversation or account. An account
   // signal-cli has and the broker does not know yet has no actor: its calls share the unscoped bound.
-  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params, { signal });
-  return deps.broker.callUnscoped(call.method, { ...call.params, account }, { signal });
+  if (deps.broker.hasAccount(account)) return deps.broker.call(account, call.method, call.params, options);
+  return deps.broker.callUnscoped(call.method, { ...call.params, account }, options);
 }
 
 function write(res: ServerResponse, response: RestResponse): void {

@@ -119,3 +119,37 @@ describe('calls that belong to no account', () => {
     expect(broker.dump().unscoped).toEqual({ inFlight: 0, max: 2, completed: 2, failed: 1, refused: 1 });
   });
 });
+
+describe('request ids', () => {
+  it('hands a call’s requestId to the executor, to onCallSettled and to the log line of a call whose caller left', async () => {
+    const settled: Array<[string, boolean, string | undefined]> = [];
+    const { broker, started, lines } = brokerWith({ onCallSettled: (_a, method, _ms, ok, requestId) => settled.push([method, ok, requestId]) });
+    const gone = new AbortController();
+    const tagged = broker.call('+111', 'send', { message: 'm' }, { requestId: 'req-1', signal: gone.signal, timeoutMs: 5_000 });
+    const plain = broker.call('+222', 'listGroups');
+    expect(started.map((s) => s.options)).toEqual([{ timeoutMs: expect.any(Number), requestId: 'req-1' }, { timeoutMs: 60_000 }]);
+    expect(started[0]!.options.timeoutMs).toBeLessThanOrEqual(5_000);
+    expect('requestId' in started[1]!.options).toBe(false);
+
+    gone.abort();
+    started[0]!.resolve('sent');
+    started[1]!.reject(new SigError('SIG_ERR_SIGNAL_IO'));
+    await expect(tagged).resolves.toBe('sent');
+    await expect(plain).rejects.toMatchObject({ code: 'SIG_ERR_SIGNAL_IO' });
+    expect(settled).toEqual([
+      ['send', true, 'req-1'],
+      ['listGroups', false, undefined],
+    ]);
+    expect(lines.find((l) => l.msg === 'call finished after its caller went away')).toMatchObject({ method: 'send', ok: true, requestId: 'req-1' });
+  });
+
+  it('hands an unscoped call’s requestId to its executor and names it when the call is refused', async () => {
+    const { broker, unscoped, lines } = brokerWith({ maxUnscopedCalls: 1 });
+    const running = broker.callUnscoped('startLink', undefined, { requestId: 'req-2' });
+    await expect(broker.callUnscoped('listAccounts', undefined, { requestId: 'req-3' })).rejects.toMatchObject({ code: 'SIG_ERR_RPC_UNSCOPED_BUSY' });
+    expect(unscoped.map((u) => u.options)).toEqual([{ requestId: 'req-2' }]);
+    expect(lines.find((l) => l.code === 'SIG_ERR_RPC_UNSCOPED_BUSY')).toMatchObject({ method: 'listAccounts', requestId: 'req-3' });
+    unscoped[0]!.resolve({ deviceLinkUri: 'sgnl://x' });
+    await expect(running).resolves.toEqual({ deviceLinkUri: 'sgnl://x' });
+  });
+});

@@ -30,6 +30,11 @@ export interface CallOptions {
    * never sent. A call already at signal-cli is not taken back: it finishes and its outcome is logged.
    */
   signal?: AbortSignal;
+  /**
+   * The id of the request that caused the call (an HTTP request's x-request-id). It is passed to the executor,
+   * which puts it in the JSON-RPC id signal-cli sees, and it is in the broker's log lines about the call.
+   */
+  requestId?: string;
 }
 
 export interface BrokerOptions {
@@ -59,10 +64,10 @@ export interface BrokerOptions {
   maxUnscopedCalls?: number;
   /**
    * Called once for each account call that was queued, when it settles (answered, failed, expired, aborted):
-   * the account, the method, the milliseconds from `call()` to then (queue wait included), and whether it
-   * succeeded. For metrics; it must not throw.
+   * the account, the method, the milliseconds from `call()` to then (queue wait included), whether it
+   * succeeded, and the call's `requestId` if it had one. For metrics and logs; it must not throw.
    */
-  onCallSettled?: (account: string, method: string, ms: number, ok: boolean) => void;
+  onCallSettled?: (account: string, method: string, ms: number, ok: boolean, requestId: string | undefined) => void;
   /**
    * The durable inbox. With one, every received message is stored (with a per-account sequence number)
    * before anyone gets it, compatibility clients share a position that waits while none is attached, and
@@ -603,9 +608,9 @@ export class Broker {
     const arrived = settled === undefined ? 0 : performance.now();
     const report = (ok: boolean) => {
       try {
-        settled!(account, method, performance.now() - arrived, ok);
+        settled!(account, method, performance.now() - arrived, ok, options.requestId);
       } catch (err) {
-        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'call listener threw');
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL', method, requestId: options.requestId }, 'call listener threw');
       }
     };
     return new Promise<T>((resolve, reject) => {
@@ -658,7 +663,10 @@ export class Broker {
     if (u.inFlight >= u.max) {
       u.refused++;
       if (u.refused === 1 || u.refused % 1_000 === 0) {
-        this.log.warn({ code: 'SIG_ERR_RPC_UNSCOPED_BUSY', method, max: u.max, refused: u.refused }, 'unscoped call refused, too many running');
+        this.log.warn(
+          { code: 'SIG_ERR_RPC_UNSCOPED_BUSY', method, max: u.max, refused: u.refused, requestId: options.requestId },
+          'unscoped call refused, too many running',
+        );
       }
       return Promise.reject(
         new SigError('SIG_ERR_RPC_UNSCOPED_BUSY', `${u.max} calls that belong to no account are already running; try again later`, {
@@ -669,7 +677,7 @@ export class Broker {
     u.inFlight++;
     let running: Promise<unknown>;
     try {
-      running = this.executeUnscoped(method, params, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+      running = this.executeUnscoped(method, params, executorOptions(options.timeoutMs, options.requestId));
     } catch (err) {
       running = Promise.reject(err);
     }
@@ -801,7 +809,7 @@ export class Broker {
     } else {
       try {
         // Without the caller's signal: once sent, a call runs to its end even if its caller goes away.
-        running = execute(account, call.method, call.params, { timeoutMs: remaining });
+        running = execute(account, call.method, call.params, executorOptions(remaining, call.options.requestId));
       } catch (err) {
         running = Promise.reject(err);
       }
@@ -814,7 +822,7 @@ export class Broker {
       if (call.options.signal?.aborted) {
         // No one is waiting for the answer: this line is the only record of what became of the call.
         this.accountLog(account).info(
-          { method: call.method, ok, code: ok ? undefined : isSigError(err) ? err.code : 'SIG_ERR_INTERNAL' },
+          { method: call.method, ok, code: ok ? undefined : isSigError(err) ? err.code : 'SIG_ERR_INTERNAL', requestId: call.options.requestId },
           'call finished after its caller went away',
         );
       }
@@ -894,6 +902,13 @@ export class Broker {
     const accounts = this.root.getSnapshot().context.accounts;
     return Object.hasOwn(accounts, account) ? accounts[account] : undefined;
   }
+}
+
+/** What an executor is given: the time left and the request id, each only when there is one. */
+function executorOptions(timeoutMs: number | undefined, requestId: string | undefined): CallOptions {
+  const options: CallOptions = timeoutMs === undefined ? {} : { timeoutMs };
+  if (requestId !== undefined) options.requestId = requestId;
+  return options;
 }
 
 function abortedError(method: string): SigError {

@@ -6,6 +6,8 @@ export {
   type IncomingNotification,
   type JsonRpcId,
   type JsonRpcPeerOptions,
+  MAX_TAG_LENGTH,
+  TAG_SEPARATOR,
   type JsonRpcPeerStats,
   type RequestOptions,
 } from './peer.ts';

@@ -46,6 +46,13 @@ export interface JsonRpcPeerOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * A label for the request on the wire, e.g. the id of the HTTP request that caused it: the JSON-RPC id
+   * becomes the string `"<tag>#<n>"` (n the peer's usual counter) instead of the number n, so signal-cli's
+   * logs and ours name it. Characters outside `[A-Za-z0-9._:-]` become `_` and it is cut to 128; an empty
+   * tag is no tag.
+   */
+  tag?: string;
 }
 
 export interface JsonRpcPeerStats {
@@ -67,13 +74,19 @@ export interface JsonRpcPeerStats {
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_PENDING = 10_000;
 export const DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024;
+/** Between a request's tag and its counter in a tagged wire id; never part of a tag. */
+export const TAG_SEPARATOR = '#';
+export const MAX_TAG_LENGTH = 128;
 
 // setTimeout's largest delay; longer ones fire after 1 ms.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const EXCERPT_LENGTH = 200;
 
 interface PendingRequest {
+  /** The counter; the key of the pending table. */
   readonly id: number;
+  /** The id on the wire when the request was tagged (`"<tag>#<id>"`); undefined when it is the number `id`. */
+  readonly wireId: string | undefined;
   readonly method: string;
   /**
    * The serialized line until it has been handed to the output: a string, or LinePieces when the params hold
@@ -133,6 +146,34 @@ const PARAMS = 6;
 const ERROR = 8;
 const RESULT = 10;
 const topMembers = new Int32Array(TOP_KEYS.length * 2);
+
+const VALID_TAG = /^[A-Za-z0-9._:-]{1,128}$/;
+const TAG_INVALID_CHARS = /[^A-Za-z0-9._:-]/g;
+
+/** The tag as it goes on the wire, or undefined for none (see `RequestOptions.tag`). */
+function wireTag(tag: string): string | undefined {
+  if (VALID_TAG.test(tag)) return tag;
+  const cleaned = tag.slice(0, MAX_TAG_LENGTH).replace(TAG_INVALID_CHARS, '_');
+  return cleaned.length === 0 ? undefined : cleaned;
+}
+
+/**
+ * The counter in a tagged wire id `"<tag>#<n>"` with a well-formed tag, or 0 when the string is not one.
+ * Only digits count, so `n` is exactly what a counter of ours would have printed or a string that will not
+ * equal any id we sent.
+ */
+function taggedCounter(id: string): number {
+  const sep = id.lastIndexOf(TAG_SEPARATOR);
+  const digits = id.length - sep - 1;
+  if (sep < 1 || sep > MAX_TAG_LENGTH || digits < 1 || digits > 15) return 0;
+  let n = 0;
+  for (let i = sep + 1; i < id.length; i++) {
+    const c = id.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return 0;
+    n = n * 10 + c;
+  }
+  return VALID_TAG.test(id.slice(0, sep)) ? n : 0;
+}
 
 function excerpt(line: string): string {
   return line.length > EXCERPT_LENGTH ? `${line.slice(0, EXCERPT_LENGTH)}…` : line;
@@ -281,9 +322,11 @@ export class JsonRpcPeer {
     }
 
     const id = this.nextId++;
+    const tag = options?.tag === undefined ? undefined : wireTag(options.tag);
+    const wireId = tag === undefined ? undefined : `${tag}${TAG_SEPARATOR}${id}`;
     let line: string | LinePieces;
     try {
-      line = serializeLine({ jsonrpc: '2.0', method, params, id });
+      line = serializeLine({ jsonrpc: '2.0', method, params, id: wireId ?? id });
     } catch (err) {
       return Promise.reject(new SigError('SIG_ERR_RPC_BAD_REQUEST', undefined, { cause: err, details: { method } }));
     }
@@ -297,6 +340,7 @@ export class JsonRpcPeer {
     });
     const entry: PendingRequest = {
       id,
+      wireId,
       method,
       line,
       writeSeq: 0,
@@ -521,7 +565,7 @@ export class JsonRpcPeer {
     this.settle(entry);
     this.counters.timeouts++;
     this.log.warn(
-      { code: 'SIG_ERR_RPC_TIMEOUT', id: entry.id, method: entry.method, timeoutMs: entry.timeoutMs },
+      { code: 'SIG_ERR_RPC_TIMEOUT', id: entry.wireId ?? entry.id, method: entry.method, timeoutMs: entry.timeoutMs },
       'request timed out',
     );
     entry.reject(
@@ -637,8 +681,9 @@ export class JsonRpcPeer {
       this.badLine(line, 'neither request nor response');
       return;
     }
-    const entry = typeof id === 'number' ? this.pending.get(id) : undefined;
-    if (entry === undefined) {
+    const entry = typeof id === 'number' ? this.pending.get(id) : typeof id === 'string' ? this.pending.get(taggedCounter(id)) : undefined;
+    // A tagged request is answered by its whole string id only, an untagged one by its number only.
+    if (entry === undefined || entry.wireId !== (typeof id === 'string' ? id : undefined)) {
       this.unknownResponse(id, error, line);
       return;
     }
@@ -650,8 +695,10 @@ export class JsonRpcPeer {
 
   private unknownResponse(id: unknown, error: unknown, line: string): void {
     this.counters.unknownResponses++;
-    // Ids are ours from 1 up, so an id we used and no longer wait for is a late answer to a caller who left.
-    const ours = typeof id === 'number' && Number.isInteger(id) && id >= 1 && id < this.nextId;
+    // Counters are ours from 1 up, so an id (plain or tagged) with a counter we used and no longer wait for is a
+    // late answer to a caller who left. One whose counter is still pending under another id is not ours.
+    const counter = typeof id === 'number' ? id : typeof id === 'string' ? taggedCounter(id) : 0;
+    const ours = Number.isInteger(counter) && counter >= 1 && counter < this.nextId && !this.pending.has(counter);
     const fields = { code: 'SIG_ERR_RPC_UNKNOWN_RESPONSE', id, excerpt: excerpt(line) };
     if (ours) {
       this.counters.lateResponses++;

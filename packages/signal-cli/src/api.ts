@@ -63,6 +63,11 @@ import type {
 export interface CallOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * The id of the request that caused the call (e.g. an HTTP request's x-request-id): the JSON-RPC id becomes
+   * `"<requestId>#<n>"`, so signal-cli's logs and ours can be matched to it (see the peer's `tag`).
+   */
+  requestId?: string;
 }
 
 /** Sends one JSON-RPC request and resolves with its result (rejects with a SigError from @signal-broker/errors). */

@@ -50,9 +50,10 @@ export interface SignalCliOptions extends SignalCliArgs {
   hosted?: boolean;
   /**
    * Called once for each request made through `request`/`api` when its answer (or error) arrives: the method,
-   * the round trip in milliseconds, and whether it succeeded. For metrics; it must not throw.
+   * the round trip in milliseconds, whether it succeeded, and the call's `requestId` if it had one. For
+   * metrics and logs; it must not throw.
    */
-  onRequestSettled?: (method: string, ms: number, ok: boolean) => void;
+  onRequestSettled?: (method: string, ms: number, ok: boolean, requestId: string | undefined) => void;
 }
 
 /**
@@ -372,16 +373,17 @@ export class SignalCli {
       );
     }
     const started = performance.now();
-    const answer = proc.peer.request<T>(method, params, options);
+    const requestId = options?.requestId;
+    const answer = proc.peer.request<T>(method, params, requestId === undefined ? options : { ...options, tag: requestId });
     const settled = this.onRequestSettled;
     const record = (ok: boolean) => {
       const ms = performance.now() - started;
       this.lastRequest = { method, at: this.now(), ms: Math.round(ms * 1000) / 1000, ok };
       if (settled === undefined) return;
       try {
-        settled(method, ms, ok);
+        settled(method, ms, ok, requestId);
       } catch (err) {
-        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'request listener threw');
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL', method, requestId }, 'request listener threw');
       }
     };
     answer.then(

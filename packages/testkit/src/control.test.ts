@@ -234,6 +234,20 @@ describe('control channel: process control', () => {
     expect(await control.requests()).toEqual([]);
   });
 
+  it('reads back the last request ids per method, string ids with their quotes, notifications left out', async () => {
+    const { proc, control } = await startControlledFake();
+    proc.send('{"jsonrpc":"2.0","method":"version","id":1}');
+    proc.send('{"jsonrpc":"2.0","method":"listAccounts","id":"req-a#2"}');
+    proc.send('{"jsonrpc":"2.0","method":"version","id":"req-b#3"}');
+    proc.send('{"jsonrpc":"2.0","method":"version"}');
+    proc.send('{"jsonrpc":"2.0","method":"version","id":4}');
+    await proc.response('4');
+    expect(await control.requestIds()).toEqual({ version: ['1', '"req-b#3"', '4'], listAccounts: ['"req-a#2"'] });
+    expect(await control.requestIds({ method: 'version', last: 2 })).toEqual({ version: ['"req-b#3"', '4'] });
+    expect(await control.requestIds({ method: 'send' })).toEqual({});
+    await expect(control.requestIds({ last: 0 })).rejects.toThrow(/positive integer/);
+  });
+
   it('adds and removes accounts, persisted in accounts.json across restarts', async () => {
     const { proc, control, configDir } = await startControlledFake();
     expect(await control.addAccount('+15555550150')).toEqual({ number: '+15555550150', uuid: expect.any(String) });

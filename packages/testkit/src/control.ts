@@ -223,6 +223,14 @@ export class FakeControl {
     return this.command<RequestRecord[]>('requests');
   }
 
+  /**
+   * The ids of the last `last` requests (default 10) of each method, or of `method` only, oldest first, as
+   * JSON text: `'12'` for a number, `'"req-1#12"'` for a string. Requests without an id are left out.
+   */
+  requestIds(opts: { method?: string; last?: number } = {}): Promise<Record<string, string[]>> {
+    return this.command('requestIds', { ...opts });
+  }
+
   clearRequests(): Promise<number> {
     return this.command<{ cleared: number }>('clearRequests').then((r) => r.cleared);
   }

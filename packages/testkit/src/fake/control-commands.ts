@@ -1,5 +1,5 @@
 // The commands of the control channel (see packages/testkit/README.md): emit, emitRaw, stderr, stderrFlood,
-// stall, inject, delay, crash, requests, clearRequests, addAccount, removeAccount, state.
+// stall, inject, delay, crash, requests, requestIds, clearRequests, addAccount, removeAccount, state.
 import { isE164 } from '@signal-broker/signal-conventions';
 import { FIXTURE_CONTACT, FIXTURE_GROUP, isFixtureName, notificationTemplate, type FixtureName } from '../fixtures.ts';
 import { ControlCommandError } from './control-server.ts';
@@ -67,6 +67,8 @@ export function createControlHandler(fake: FakeSignalCli): (c: Record<string, un
         return crash(fake, c);
       case 'requests':
         return fake.requestLog;
+      case 'requestIds':
+        return requestIds(fake, c);
       case 'clearRequests': {
         const cleared = fake.requestLog.length;
         fake.requestLog.length = 0;
@@ -88,6 +90,25 @@ export function createControlHandler(fake: FakeSignalCli): (c: Record<string, un
         fail(`unknown command: ${String(c.cmd)}`);
     }
   };
+}
+
+/**
+ * The ids (as JSON text) of the last `last` requests (default 10) of each method, or of `method` only, oldest
+ * first. Notifications have no id and are left out.
+ */
+function requestIds(fake: FakeSignalCli, c: Record<string, unknown>): Record<string, string[]> {
+  const method = c.method === undefined ? undefined : str(c, 'method');
+  const last = optNum(c, 'last', 10);
+  if (!Number.isInteger(last) || last < 1) fail('requestIds: "last" must be a positive integer');
+  const ids: Record<string, string[]> = {};
+  for (let i = fake.requestLog.length - 1; i >= 0; i--) {
+    const r = fake.requestLog[i]!;
+    if (r.id === null || (method !== undefined && r.method !== method)) continue;
+    const list = (ids[r.method] ??= []);
+    if (list.length < last) list.push(r.id);
+  }
+  for (const list of Object.values(ids)) list.reverse();
+  return ids;
 }
 
 async function emit(fake: FakeSignalCli, c: Record<string, unknown>): Promise<unknown> {

@@ -7,7 +7,10 @@
 // (default 4 MiB, base64 in the JSON body) go through the daemon beside the text sends; then, on a fresh
 // daemon, `--big-mib` bodies (default 90 MiB) are sent one alone and four at once while a client polls
 // /livez, whose slowest answer shows how long the daemon's event loop stalled, and the daemon's peak RSS
-// during each (the peak is reset before each) is read after it.
+// during each (the peak is reset before each) is read after it. Authentication: the same text sends go,
+// round by round in turn, to the daemon above (no tokens) and to a second one with
+// `--tokens` API tokens configured (the client sends the last as `Authorization: Bearer`), so the ratio is
+// what checking a token costs a send.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +23,13 @@ import { startServer } from './servers.ts';
 
 const ACCOUNTS = ['+15555550101', '+15555550102', '+15555550103', '+15555550104'];
 
-function post(agent: Agent, port: number, path: string, body: string | Buffer): Promise<number> {
+function post(agent: Agent, port: number, path: string, body: string | Buffer, token?: string): Promise<number> {
   return new Promise((resolve) => {
     let status: number | undefined;
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers },
       (res) => {
         status = res.statusCode ?? 0;
         res.resume();
@@ -50,6 +55,8 @@ export async function run(argv: string[]): Promise<void> {
     'attachment-mib': { type: 'string', default: '4' },
     // 0 skips the large-body phase.
     'big-mib': { type: 'string', default: '90' },
+    // API tokens the authenticated daemon has (every one is compared on each request); 0 skips that phase.
+    tokens: { type: 'string', default: '8' },
   });
   const seconds = Number(args.seconds);
   const rounds = Number(args.rounds);
@@ -121,6 +128,50 @@ export async function run(argv: string[]): Promise<void> {
       r.attachment.push(await drive(withAttachment, concurrency, seconds));
       if (concurrency === 32) floorSamples.push(await drive(floor, concurrency, seconds));
     }
+  }
+  // Authentication on against off: the same sends, alternating daemons round by round.
+  const tokenCount = Number(args.tokens);
+  const auth: Record<string, unknown> = {};
+  if (tokenCount > 0) {
+    const tokens = Array.from({ length: tokenCount }, (_, i) => `bench-token-${i}-${'x'.repeat(32)}`);
+    const withTokens = await startServer('daemon', ACCOUNTS, {
+      scenario,
+      env: { SIGNAL_BROKER_API_TOKENS: tokens.map((t, i) => `${t} name=bench-${i}`).join(';') },
+    });
+    const token = tokens.at(-1)!;
+    let authFailures = 0;
+    const viaRestAuth = async () => {
+      const k = n++;
+      const account = ACCOUNTS[k % ACCOUNTS.length]!;
+      const recipient = recipients[Math.floor(k / ACCOUNTS.length) % recipients.length]!;
+      const body = JSON.stringify({ number: account, recipients: [recipient], message: `bench ${k}` });
+      if ((await post(agent, withTokens.port, '/v2/send', body, token)) !== 201) authFailures++;
+    };
+    const sides: Record<string, Sample[]> = {};
+    for (const concurrency of [1, 32]) {
+      const on = (sides[`on_${concurrency}`] = [] as Sample[]);
+      const off = (sides[`off_${concurrency}`] = [] as Sample[]);
+      await drive(viaRestAuth, concurrency, 0.5);
+      for (let i = 0; i < rounds; i++) {
+        // Alternate which side goes first, so a drift in the machine's load favours neither.
+        if (i % 2 === 0) {
+          on.push(await drive(viaRestAuth, concurrency, seconds));
+          off.push(await drive(viaRest, concurrency, seconds));
+        } else {
+          off.push(await drive(viaRest, concurrency, seconds));
+          on.push(await drive(viaRestAuth, concurrency, seconds));
+        }
+      }
+      const rps = (side: Sample[]) => median(side.map((x) => x.rps));
+      auth[`auth_rps_c${concurrency}`] = round(rps(on), 0);
+      auth[`noauth_rps_c${concurrency}`] = round(rps(off), 0);
+      auth[`auth_p99_ms_c${concurrency}`] = round(median(on.map((x) => x.p99)), 3);
+      auth[`noauth_p99_ms_c${concurrency}`] = round(median(off.map((x) => x.p99)), 3);
+      auth[`auth_ratio_c${concurrency}`] = round(rps(on) / rps(off), 3);
+    }
+    auth.auth_tokens = tokenCount;
+    auth.auth_failures = authFailures;
+    await withTokens.stop();
   }
   const mem = daemon.memory();
   agent.destroy();
@@ -206,6 +257,7 @@ export async function run(argv: string[]): Promise<void> {
       send_ms: sendMs,
       failures,
       daemon_rss_mb: mem.peakMb,
+      ...auth,
       ...big,
       rounds,
       seconds_per_round: seconds,

@@ -5,7 +5,9 @@
 // frames. Bad input never gets a 5xx: the only 5xx allowed are the 502/503/504 that report signal-cli itself
 // (its state, its timeouts, Signal's I/O errors). Every answer that is not 2xx is a JSON error with a SIG_ERR_
 // code, the daemon never dies, and meanwhile a client of another account keeps getting every message the fake
-// emits and /v1/health keeps answering. Seeded (FUZZ_SEED overrides); fast-check prints the seed and the
+// emits and /v1/health keeps answering. The daemon runs with API tokens, as one reachable from a network does:
+// the fuzzing requests carry a valid token (so they reach the endpoints), and hostile Authorization headers and
+// query tokens get 401 before anything else. Seeded (FUZZ_SEED overrides); fast-check prints the seed and the
 // shrunk counterexample when a property fails.
 import { request } from 'node:http';
 import { endpoints } from '@signal-broker/rest-compat';
@@ -22,6 +24,10 @@ const F = '+15555550123';
 const G = '+15555550125';
 /** The witness: a client of this account must keep receiving while the fuzzing runs. Never named by the fuzzing. */
 const W = '+15555550124';
+
+/** The daemon's tokens: the fuzzing sends the first (every scope); the second may only receive for W. */
+const TOKEN = 'fuzz-token-0123456789abcdef';
+const NARROW = 'fuzz-narrow-0123456789abcdef';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 1_100_011);
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1);
@@ -55,6 +61,8 @@ interface RawRequest {
   path: string;
   body?: Buffer;
   contentType?: string | undefined;
+  /** The Authorization header; `Bearer TOKEN` unless given (null: none). */
+  authorization?: string | null;
 }
 
 const describeRequest = (r: RawRequest) =>
@@ -74,6 +82,8 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
   const send = (r: RawRequest): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = {};
+      const authorization = r.authorization === undefined ? `Bearer ${TOKEN}` : r.authorization;
+      if (authorization !== null) headers['authorization'] = authorization;
       if (r.body !== undefined) headers['content-length'] = r.body.length;
       if (r.contentType !== undefined) headers['content-type'] = r.contentType;
       const req = request({ host: '127.0.0.1', port: d.port, method: r.method, path: r.path, headers, agent: false }, (res) => {
@@ -115,8 +125,8 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
   };
 
   beforeAll(async () => {
-    d = await startDaemon({ accounts: [F, W, G] });
-    witness = await connect(d.wsUrl(W));
+    d = await startDaemon({ accounts: [F, W, G], env: { SIGNAL_BROKER_API_TOKENS: `${TOKEN} name=fuzz; ${NARROW} scopes=receive accounts=${W} name=narrow` } });
+    witness = await connect(`${d.wsUrl(W)}?token=${NARROW}`);
     // The fake emits messages for the witness's account all through the run, 3 at a time.
     background.push(
       (async () => {
@@ -129,6 +139,7 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
       (async () => {
         while (!stopBackground) {
           try {
+            // Open to everyone: health checks carry no token.
             const res = await fetch(`${d.baseUrl}/v1/health`, { signal: AbortSignal.timeout(10_000) });
             await res.arrayBuffer();
             if (res.status !== 204) healthFailures.push(`status ${res.status}`);
@@ -262,7 +273,8 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
         endpointArb.chain((e) => fc.tuple(fc.constant(e), jsonBodyText(e), fc.constantFrom('application/json', 'application/json; charset=utf-8'))),
         async ([e, text, type]) => check({ method: e.method, path: validPath(e), body: Buffer.from(text), contentType: type }),
       ),
-      runs(400),
+      // A valid send among them, whatever the seed: the run must show it reaches signal-cli (201) too.
+      { ...runs(400), examples: [[[endpoints.find((e) => e.id === 'sendV2')!, JSON.stringify({ number: F, recipients: [W], message: 'fuzz' }), 'application/json']]] },
     );
   });
 
@@ -316,14 +328,20 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
   // ---- WebSocket -----------------------------------------------------------------------------------------
 
   /** A WebSocket upgrade with the path exactly as given (the ws client would normalise `..`); resolves with how it went. */
-  const upgrade = (path: string): Promise<{ kind: 'open' } | { kind: 'refused'; status: number; text: string }> =>
+  const upgrade = (path: string, authorization: string | null = `Bearer ${TOKEN}`): Promise<{ kind: 'open' } | { kind: 'refused'; status: number; text: string }> =>
     new Promise((resolve, reject) => {
       const req = request({
         host: '127.0.0.1',
         port: d.port,
         path,
         agent: false,
-        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          ...(authorization === null ? {} : { authorization }),
+        },
       });
       req.on('upgrade', (res, socket) => {
         socket.destroy();
@@ -375,7 +393,7 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
     let client: RecordingClient | undefined;
     const closes: number[] = [];
     const open = async () => {
-      client = await connect(`${d.wsUrl(F)}?consumer=fuzz-frames`);
+      client = await connect(`${d.wsUrl(F)}?consumer=fuzz-frames`, { headers: { authorization: `Bearer ${TOKEN}` } });
       const c = client;
       void c.closed.then(({ code }) => closes.push(code));
     };
@@ -400,6 +418,75 @@ describe('fuzzing the REST API and the receive WebSocket', () => {
       client?.ws.terminate();
     }
     expect(d.logs.filter((l) => l.msg === 'acknowledgement failed')).toEqual([]);
+  });
+
+  // ---- Tokens --------------------------------------------------------------------------------------------
+
+  /** A token that is not one of the daemon's: the real one changed by one character, cut, lengthened, or anything. */
+  const wrongToken = fc.oneof(
+    fc.tuple(fc.nat({ max: TOKEN.length - 1 }), fc.constantFrom('x', 'Z', '0', '-', '\u00e9', ' ')).map(([i, c]) => TOKEN.slice(0, i) + c + TOKEN.slice(i + 1)).filter((t) => t !== TOKEN),
+    fc.nat({ max: TOKEN.length - 1 }).map((n) => TOKEN.slice(0, n)),
+    fc.string({ minLength: 1, maxLength: 3 }).map((tail) => TOKEN + tail),
+    fc.string({ unit: 'grapheme', maxLength: 60 }).filter((t) => t.trim() !== TOKEN && t.trim() !== NARROW),
+    fc.string({ minLength: 4_000, maxLength: 7_000 }),
+  ).filter((t) => ![TOKEN, NARROW].includes(t.trim()));
+  const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  /** Authorization headers that must not let anyone in. */
+  const badAuthorization = fc.oneof(
+    wrongToken.map((t) => `Bearer ${t}`),
+    wrongToken.map((t) => `Basic ${base64(`user:${t}`)}`),
+    wrongToken.map((t) => `Basic ${base64(t)}`),
+    fc.constantFrom('Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Basic ====', `Token ${TOKEN}`, `Digest ${TOKEN}`, TOKEN, `Bearer${TOKEN}`, `Basic ${TOKEN}`, ''),
+    fc.string({ unit: 'binary-ascii', maxLength: 80 }).map((s) => s.replace(/[\r\n\u0000]/g, ' ')),
+  ).map((h) => h.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?'));
+
+  it('hostile Authorization headers and query tokens: 401 with a code before any route is looked up, never more', async () => {
+    const target = fc.oneof(
+      endpointArb.map((e) => ({ method: e.method, path: validPath(e) })),
+      fc.constantFrom(
+        { method: 'GET', path: '/v1/admin/actors' },
+        { method: 'GET', path: '/dashboard' },
+        { method: 'GET', path: '/metrics' },
+        { method: 'GET', path: `/v1/events/${encodeURIComponent(F)}` },
+        { method: 'GET', path: '/no/such/path' },
+        { method: 'PATCH', path: '/v2/send' },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(target, fc.option(badAuthorization, { nil: null }), fc.option(wrongToken, { nil: undefined }), async (t, authorization, query) => {
+        if (t.path === '/v1/health') return;
+        const path = query === undefined ? t.path : `${t.path}?token=${encodeURIComponent(query)}`;
+        const a = await send({ method: t.method, path, authorization });
+        const body = (t.method as string) === 'HEAD' ? { code: 'SIG_ERR_AUTH_REQUIRED' } : (JSON.parse(a.text) as { code?: string });
+        // Headers over Node's 16 KiB are refused before anyone reads them (431), also with a JSON error.
+        const refused = a.status === 401 ? ['SIG_ERR_AUTH_REQUIRED', 'SIG_ERR_AUTH_INVALID'] : a.status === 431 ? ['SIG_ERR_HTTP_HEADERS_TOO_LARGE'] : [];
+        if (!refused.includes(body.code ?? '')) {
+          throw new Error(`${t.method} ${path.slice(0, 200)} [${String(authorization).slice(0, 80)}] → ${a.status} ${a.text.slice(0, 200)}`);
+        }
+      }),
+      runs(300),
+    );
+    // Upgrades too, with the header or the query parameter.
+    await fc.assert(
+      fc.asyncProperty(fc.option(badAuthorization, { nil: null }), fc.option(wrongToken, { nil: undefined }), async (authorization, query) => {
+        const r = await upgrade(`/v1/receive/${encodeURIComponent(F)}${query === undefined ? '' : `?token=${encodeURIComponent(query)}`}`, authorization);
+        if (r.kind === 'open' || r.status !== 401) throw new Error(`upgrade [${String(authorization).slice(0, 80)}] ?token=${String(query).slice(0, 40)} → ${JSON.stringify(r).slice(0, 200)}`);
+      }),
+      runs(100),
+    );
+  });
+
+  it('a token limited to one account and scope is refused (403) on everything else, whatever else the request holds', async () => {
+    await fc.assert(
+      fc.asyncProperty(endpointArb.filter((e) => !['getHealth', 'getAbout'].includes(e.id)), fc.constantFrom(`Bearer ${NARROW}`, `Basic ${base64(`x:${NARROW}`)}`), async (e, authorization) => {
+        const a = await send({ method: e.method, path: validPath(e), authorization, ...(e.method === 'GET' ? {} : { body: Buffer.from(JSON.stringify({ number: W })), contentType: 'application/json' }) });
+        // GET /v1/attachments… are the receive scope's, but name no account: a token for one account may not list the store.
+        if (a.status !== 403 || (JSON.parse(a.text) as { code?: string }).code !== 'SIG_ERR_AUTH_FORBIDDEN') {
+          throw new Error(`${e.method} ${validPath(e)} with the narrow token → ${a.status} ${a.text.slice(0, 200)}`);
+        }
+      }),
+      runs(80),
+    );
   });
 
   // ---- Meanwhile -----------------------------------------------------------------------------------------

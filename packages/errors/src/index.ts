@@ -71,6 +71,7 @@ export const errorCatalog = {
   SIG_ERR_HTTP_TOO_MANY_CONNECTIONS: { status: 503, message: 'the daemon holds as many connections as it allows; retry later' },
   SIG_ERR_HTTP_TOO_MANY_CONNECTIONS_FROM_ADDRESS: { status: 429, message: 'this address holds as many connections as one address may; retry later' },
   SIG_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'the request was not received in time' },
+  SIG_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'the request line and headers are larger than the limit (16 KiB)' },
   SIG_ERR_RPC_BAD_RESULT: { status: 502, message: 'signal-cli returned a result of an unexpected shape' },
 
   // The durable inbox and what reads from it

@@ -4,7 +4,9 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { SigError } from '@signal-broker/errors';
 import type { Gateway } from './pipeline.ts';
+import { rejectUpgrade } from './respond.ts';
 
 export interface ServerOptions {
   /** How long a client has to send its request headers. */
@@ -24,10 +26,25 @@ export function createGatewayServer(gateway: Gateway, logger: Logger, options: S
     gateway.handleRequest,
   );
   server.on('upgrade', gateway.handleUpgrade);
-  server.on('clientError', (err, socket) => {
+  // Requests Node's parser refuses before the pipeline sees them get a JSON error too, like every other refusal.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     log.debug({ err }, 'client error');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    rejectUpgrade(socket, clientErrorOf(err));
   });
   return server;
+}
+
+function clientErrorOf(err: NodeJS.ErrnoException): SigError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new SigError('SIG_ERR_HTTP_HEADERS_TOO_LARGE');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new SigError('SIG_ERR_HTTP_REQUEST_TIMEOUT');
+    default:
+      return new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'the request is not valid HTTP');
+  }
 }

@@ -195,9 +195,9 @@ export interface RecordingClient {
   closed: Promise<{ code: number; reason: string }>;
 }
 
-export function connect(url: string): Promise<RecordingClient> {
+export function connect(url: string, options?: WebSocket.ClientOptions): Promise<RecordingClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     const frames: string[] = [];
     const closed = new Promise<{ code: number; reason: string }>((res) =>
       ws.once('close', (code, reason) => res({ code, reason: reason.toString() })),

@@ -1,4 +1,8 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isSigError } from '@signal-broker/errors';
+import { createTestCertificate, opensslSupport } from '@signal-broker/testkit';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 
@@ -102,5 +106,56 @@ describe('loadConfig', () => {
     expect(loadConfig({}).signalCli.probeIntervalMs).toBe(30_000);
     expect(loadConfig({ SIGNAL_BROKER_PROBE_INTERVAL_MS: '0' }).signalCli.probeIntervalMs).toBe(0);
     expect(problems({ SIGNAL_BROKER_PROBE_INTERVAL_MS: '-1' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_PROBE_INTERVAL_MS="-1"/)]);
+  });
+
+  describe('TLS', () => {
+    it('needs both the certificate and the key, naming the one missing', () => {
+      expect(problems({ SIGNAL_BROKER_TLS_CERT: '/etc/ssl/c.pem' })).toEqual([
+        expect.stringMatching(/^SIGNAL_BROKER_TLS_CERT is set but SIGNAL_BROKER_TLS_KEY is not/),
+      ]);
+      expect(problems({ SIGNAL_BROKER_TLS_KEY: '/etc/ssl/k.pem' })).toEqual([
+        expect.stringMatching(/^SIGNAL_BROKER_TLS_KEY is set but SIGNAL_BROKER_TLS_CERT is not/),
+      ]);
+      expect(loadConfig({}).http.tls).toBeUndefined();
+    });
+
+    it('names a file that does not exist', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-config-tls-'));
+      try {
+        const cert = join(dir, 'missing-cert.pem');
+        expect(problems({ SIGNAL_BROKER_TLS_CERT: cert, SIGNAL_BROKER_TLS_KEY: join(dir, 'k.pem') })).toEqual([
+          `SIGNAL_BROKER_TLS_CERT: ${cert} does not exist; it should hold the certificate in PEM`,
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    describe.skipIf(opensslSupport() !== null)(`with certificates made by openssl${opensslSupport() === null ? '' : ` (skipped: ${opensslSupport()})`}`, () => {
+      it('takes a certificate and its key; refuses a foreign or broken key without quoting it', () => {
+        const dir = mkdtempSync(join(tmpdir(), 'sb-config-tls-'));
+        try {
+          const a = createTestCertificate(dir, 'config-a');
+          const b = createTestCertificate(dir, 'config-b');
+          expect(loadConfig({ SIGNAL_BROKER_TLS_CERT: a.certFile, SIGNAL_BROKER_TLS_KEY: a.keyFile }).http.tls).toEqual({ certFile: a.certFile, keyFile: a.keyFile });
+          const foreign = problems({ SIGNAL_BROKER_TLS_CERT: a.certFile, SIGNAL_BROKER_TLS_KEY: b.keyFile });
+          expect(foreign).toEqual([`SIGNAL_BROKER_TLS_KEY: ${b.keyFile} is not the private key of the certificate in ${a.certFile}`]);
+          const broken = join(dir, 'broken.key.pem');
+          const key = readFileSync(a.keyFile, 'utf8');
+          writeFileSync(broken, key.replace(/\n[A-Za-z0-9+/]{8}/, '\n********'));
+          const said = problems({ SIGNAL_BROKER_TLS_CERT: a.certFile, SIGNAL_BROKER_TLS_KEY: broken });
+          expect(said).toEqual([expect.stringMatching(new RegExp(`^SIGNAL_BROKER_TLS_KEY: ${broken} holds no readable PEM private key`))]);
+          const body = key.split('\n')[1]!;
+          expect(said.join('\n')).not.toContain(body.slice(10, 30));
+          // The certificate where the key should be, and the key where the certificate should be.
+          copyFileSync(a.keyFile, join(dir, 'swapped.pem'));
+          expect(problems({ SIGNAL_BROKER_TLS_CERT: join(dir, 'swapped.pem'), SIGNAL_BROKER_TLS_KEY: a.certFile })).toEqual([
+            expect.stringMatching(/^SIGNAL_BROKER_TLS_CERT: .*swapped\.pem holds no PEM certificate/),
+          ]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
   });
 });

@@ -5,8 +5,8 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { parseTokens } from '@signal-broker/gateway';
-import type { TokenEntry } from '@signal-broker/gateway';
+import { parseTokens, readTlsCredentials } from '@signal-broker/gateway';
+import type { TlsFiles, TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
 import { configWebhookId, normaliseAccounts, urlProblem, webhookInputSchema } from './webhooks/definition.ts';
@@ -79,6 +79,8 @@ const schema = z.object({
   SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(20_000),
   SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(300_000),
   SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  SIGNAL_BROKER_TLS_CERT: z.string().min(1).optional(),
+  SIGNAL_BROKER_TLS_KEY: z.string().min(1).optional(),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
@@ -205,6 +207,8 @@ export interface Config {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     idleTimeoutMs: number;
+    /** HTTPS and WSS with this certificate and key (PEM files, read again on SIGHUP); undefined: plain HTTP. */
+    tls: Readonly<TlsFiles> | undefined;
   };
   metrics: {
     /**
@@ -255,6 +259,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   const metricsAllow = parseAddressRanges(e.SIGNAL_BROKER_METRICS_ALLOW, problems);
   const webhooks = parseWebhooks(e.RECEIVE_WEBHOOK_URL, e.SIGNAL_BROKER_WEBHOOKS, problems);
   const tokens = loadTokens(e.SIGNAL_BROKER_API_TOKENS, e.SIGNAL_BROKER_API_TOKENS_FILE, problems);
+  const tls = checkTls(e.SIGNAL_BROKER_TLS_CERT, e.SIGNAL_BROKER_TLS_KEY, problems);
   if (tokens.entries.length === 0 && !isLoopbackHost(e.SIGNAL_BROKER_HOST) && !e.SIGNAL_BROKER_INSECURE_NO_AUTH) {
     problems.push(
       `SIGNAL_BROKER_HOST=${e.SIGNAL_BROKER_HOST}: without API tokens anyone who can reach this address could send as your accounts and read their messages. ` +
@@ -345,6 +350,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       headersTimeoutMs: e.SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: e.SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS,
+      tls: tls === undefined ? undefined : Object.freeze(tls),
     }),
   });
 }
@@ -412,6 +418,30 @@ function loadTokens(inline: string | undefined, file: string | undefined, proble
     problems.push(isSigError(err) ? err.message : String(err));
     return { entries: [], source };
   }
+}
+
+/**
+ * SIGNAL_BROKER_TLS_CERT and SIGNAL_BROKER_TLS_KEY: both or neither. The files are read and checked here
+ * (each parses, the key is the certificate's) so that a bad pair stops start-up with the file and the
+ * problem; the server reads them again when it starts and on every SIGHUP.
+ */
+function checkTls(certFile: string | undefined, keyFile: string | undefined, problems: string[]): TlsFiles | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    const [set, missing] = certFile === undefined ? ['SIGNAL_BROKER_TLS_KEY', 'SIGNAL_BROKER_TLS_CERT'] : ['SIGNAL_BROKER_TLS_CERT', 'SIGNAL_BROKER_TLS_KEY'];
+    problems.push(`${set} is set but ${missing} is not: TLS needs both the certificate and its private key (PEM files); set ${missing} too, or neither for plain HTTP`);
+    return undefined;
+  }
+  const files = { certFile, keyFile };
+  try {
+    readTlsCredentials(files);
+  } catch (err) {
+    if (!isSigError(err)) throw err;
+    const variable = err.details.file === keyFile ? 'SIGNAL_BROKER_TLS_KEY' : 'SIGNAL_BROKER_TLS_CERT';
+    problems.push(`${variable}: ${err.message}`);
+    return undefined;
+  }
+  return files;
 }
 
 /** Loopback addresses and names: a daemon bound there answers this machine only. */

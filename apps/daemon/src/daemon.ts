@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
+import type { CertificateInfo } from '@signal-broker/gateway';
 import { Authenticator, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
 import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, withTrustMode } from '@signal-broker/rest-compat';
@@ -34,6 +35,8 @@ export interface Daemon {
   readonly broker: Broker;
   /** The actors dump of `GET /v1/admin/actors`. */
   dump(): Promise<ActorsDump>;
+  /** Reads the TLS certificate and key again for new connections (SIGHUP); undefined without TLS. Rejects with SIG_ERR_TLS_RELOAD_FAILED, keeping the old pair. */
+  reloadTls(): Promise<CertificateInfo | undefined>;
   /** Stop accepting, close WebSockets with 1001 and event streams, answer waiting pulls, let requests in flight finish (up to a drain deadline), stop signal-cli. Idempotent. */
   close(): Promise<void>;
 }
@@ -252,14 +255,17 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     drain: requests,
     logger,
   });
-  const server = createGatewayServer(gateway, logger, {
+  const front = createGatewayServer(gateway, logger, {
     headersTimeoutMs: config.http.headersTimeoutMs,
     requestTimeoutMs: config.http.requestTimeoutMs,
     keepAliveTimeoutMs: config.http.idleTimeoutMs,
+    tls: config.http.tls,
   });
+  const { server } = front;
   await listen(server, config.host, config.port);
   const address = server.address() as AddressInfo;
-  log.info({ host: address.address, port: address.port, version: DAEMON_VERSION }, 'listening');
+  const scheme = front.certificate === undefined ? 'http' : 'https';
+  log.info({ scheme, host: address.address, port: address.port, version: DAEMON_VERSION, certificate: front.certificate }, 'listening');
 
   signalCli.bind(broker.startSignalCli());
   Promise.all([signalCli.waitUntilReady(config.signalCli.readyTimeoutMs), firstAccounts]).then(
@@ -277,6 +283,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     signalCli,
     broker,
     dump: admin.dump,
+    reloadTls: () => front.reloadTls(),
     close() {
       closing ??= (async () => {
         log.info('shutting down');

@@ -1,6 +1,7 @@
 // signal-broker's entry point: load the configuration, create the root logger, start the daemon, and
-// stop it cleanly on SIGINT/SIGTERM. With a command (`signal-broker actors …`) it is the command line
-// (apps/cli) instead, reading a running daemon's admin API.
+// stop it cleanly on SIGINT/SIGTERM; SIGHUP (`systemctl reload`) reloads the TLS certificate. With a
+// command (`signal-broker actors …`) it is the command line (apps/cli) instead, reading a running daemon's
+// admin API.
 import { isSigError } from '@signal-broker/errors';
 import { loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
   }
   const output = createLogOutput(1);
   const logger = createLogger(config.logLevel, output);
+  // Node ends the process on SIGHUP unless someone listens; while the daemon starts, a SIGHUP is only noted.
+  let onHangup = (): void => logger.info('SIGHUP received while starting; ignored');
+  process.on('SIGHUP', () => onHangup());
   const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
     const failure = describeStartupFailure(err);
     logger.fatal({ err, code: isSigError(err) ? err.code : undefined, exitCode: failure.exitCode }, 'could not start');
@@ -40,6 +44,21 @@ async function main(): Promise<void> {
       (err: unknown) => logger.error({ err }, 'could not take the actors dump'),
     );
   });
+  // `kill -HUP <pid>` or `systemctl reload`: read the TLS certificate and key again (a renewed certificate).
+  // Connections already open keep theirs; a pair that cannot be used is refused and the one in use stays.
+  onHangup = () => {
+    daemon.reloadTls().then(
+      (certificate) => {
+        if (certificate === undefined) logger.info('SIGHUP received; nothing to reload (TLS is off)');
+        else logger.info({ subject: certificate.subject, validTo: certificate.validTo, fingerprint256: certificate.fingerprint256 }, 'tls reloaded');
+      },
+      (err: unknown) =>
+        logger.error(
+          { err, code: isSigError(err) ? err.code : 'SIG_ERR_TLS_RELOAD_FAILED', file: isSigError(err) ? err.details.file : undefined },
+          'tls reload failed; still serving the certificate loaded before',
+        ),
+    );
+  };
   process.on('uncaughtException', (err) => {
     logger.fatal({ err, code: 'SIG_ERR_INTERNAL' }, 'uncaught exception');
     shutdown.begin('uncaught exception', 1);

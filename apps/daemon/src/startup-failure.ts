@@ -24,6 +24,8 @@ export interface StartupFailure {
 }
 
 export function describeStartupFailure(err: unknown): StartupFailure {
+  // The configuration was checked when it was loaded; this is a file that changed since (a TLS key).
+  if (isSigError(err, 'SIG_ERR_CONFIG_INVALID')) return { exitCode: EXIT.config, line: `${err.code}: ${err.message}` };
   if (!isSigError(err) || !err.code.startsWith('SIG_ERR_INBOX_')) return { exitCode: EXIT.startFailed, line: null };
   const path = typeof err.details?.path === 'string' ? err.details.path : 'the inbox database';
   const off = 'or set SIGNAL_BROKER_INBOX=off to run without an inbox (messages that arrive while no client is attached are then lost)';

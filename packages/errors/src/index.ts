@@ -41,6 +41,7 @@ export const errorCatalog = {
 
   // Configuration
   SIG_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+  SIG_ERR_TLS_RELOAD_FAILED: { status: 500, message: 'the TLS certificate could not be reloaded; the one in use was kept' },
 
   // Accounts and front doors
   SIG_ERR_ACCOUNT_UNKNOWN: { status: 400, message: 'no such account is registered in signal-cli' },

@@ -10,3 +10,6 @@ export { Router } from './router.ts';
 export type { Handler, RequestContext, Route, RouteMatch, UpgradeHandler } from './router.ts';
 export { DEFAULT_SERVER_OPTIONS, createGatewayServer } from './server.ts';
 export type { ServerOptions } from './server.ts';
+export type { GatewayServer } from './server.ts';
+export { TLS_MIN_VERSION, loadTlsCredentials, readTlsCredentials } from './tls.ts';
+export type { CertificateInfo, TlsCredentials, TlsFiles } from './tls.ts';

@@ -14,3 +14,5 @@ export const fakeSignalCliPath = fileURLToPath(new URL('../dist/fake-signal-cli.
 export { isAlive, writeAccountsJson } from './config-dir.ts';
 export { mountSmallDisk, smallDiskSupport } from './small-disk.ts';
 export type { SmallDisk } from './small-disk.ts';
+export { createTestCertificate, opensslSupport } from './certificates.ts';
+export type { TestCertificate } from './certificates.ts';

@@ -41,7 +41,7 @@ describe('ReceiveGateway writes', () => {
       logger,
     });
     const sockets: Socket[] = [];
-    const server: Server = createGatewayServer(pipeline, logger);
+    const server: Server = createGatewayServer(pipeline, logger).server;
     server.on('connection', (s) => sockets.push(s));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };

@@ -188,7 +188,7 @@ export interface Config {
     /** Webhooks that POST /v1/webhooks may create. */
     max: number;
   };
-  /** Who may reach the daemon from a browser or by a DNS name (see `http/request-guard.ts`). */
+  /** Who may reach the daemon from a browser or by a DNS name (see packages/gateway/src/request-guard.ts). */
   access: {
     /** Origins (`scheme://host[:port]`) allowed besides the daemon's own; `*` allows every Origin. */
     allowedOrigins: readonly string[];

@@ -6,7 +6,7 @@
 // Inspection must never slow the actors: records are handed to each watcher without waiting, and a watcher
 // that lets more than `maxQueued` records wait (it does not read) is cut: the WebSocket is closed with 4008,
 // the HTTP response ends with a last `{"type":"cut",…}` line (the connection is dropped if even that cannot
-// be written). Loopback clients only, like every /v1/admin route.
+// be written). An operator route, like every /v1/admin route: the admin scope (loopback clients only without tokens).
 import type { IncomingMessage } from 'node:http';
 import { ACTOR_KINDS } from '@signal-broker/broker';
 import type { ActorKind, Inspection, InspectionFilter, InspectionRecord } from '@signal-broker/broker';

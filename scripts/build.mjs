@@ -15,7 +15,8 @@ const native = ['better-sqlite3'];
 // CommonJS dependencies call require() for Node built-ins; give the ESM bundle a real one.
 const requireShim = "import { createRequire as __sbCreateRequire } from 'node:module';\nconst require = __sbCreateRequire(import.meta.url);";
 
-const entries = [
+/** Each executable: its TypeScript entry and the bundle written for it (paths from the repository root). */
+export const entries = [
   { in: 'apps/daemon/src/main.ts', out: 'apps/daemon/dist/main.js' },
   { in: 'packages/testkit/src/fake-signal-cli.ts', out: 'packages/testkit/dist/fake-signal-cli.js' },
   { in: 'apps/cli/src/cli.ts', out: 'apps/cli/dist/cli.js' },

@@ -112,6 +112,9 @@ const REFUSED: Record<string, (value: string) => string | undefined> = {
   LOG_PRETTY: () => 'logs are always JSON lines; to read them formatted, pipe the output through pino-pretty (node dist/main.js | npx pino-pretty)',
 };
 
+/** Every variable the daemon reads (for checks of deployment files such as docker/Dockerfile). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));
+
 /** Every SIGNAL_BROKER_ variable the daemon knows; any other one is a typo and stops start-up. */
 const KNOWN_OWN = new Set(Object.keys(schema.shape).filter((k) => k.startsWith('SIGNAL_BROKER_')));
 

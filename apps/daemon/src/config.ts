@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { parseTokens } from '@signal-broker/gateway';
+import { DEFAULT_MAX_SUBSCRIBERS } from '@signal-broker/broker';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, parseTokens } from '@signal-broker/gateway';
 import type { TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
@@ -79,6 +80,9 @@ const schema = z.object({
   SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(20_000),
   SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).default(300_000),
   SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  SIGNAL_BROKER_MAX_CONNECTIONS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS),
+  SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+  SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: int(1, 1_000_000).default(DEFAULT_MAX_SUBSCRIBERS),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
@@ -205,7 +209,12 @@ export interface Config {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
     idleTimeoutMs: number;
+    /** Connections open at once, in total and from one client address (see packages/gateway/src/connection-limits.ts). */
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
   };
+  /** WebSocket and event-stream subscribers one account may have at once. */
+  maxSubscribersPerAccount: number;
   metrics: {
     /**
      * Addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) besides loopback that may read `GET /metrics`
@@ -345,7 +354,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       headersTimeoutMs: e.SIGNAL_BROKER_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: e.SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS,
+      maxConnections: e.SIGNAL_BROKER_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS,
     }),
+    maxSubscribersPerAccount: e.SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT,
   });
 }
 

@@ -517,7 +517,11 @@ export class Broker {
 
   /** The actor decides membership: a subscriber it did not take (the account was full) is refused here. */
   private assertJoined(ref: AccountRef, account: string, id: string): void {
-    if (Object.hasOwn(ref.getSnapshot().context.subscribers, id)) return;
+    const snapshot = ref.getSnapshot();
+    if (Object.hasOwn(snapshot.context.subscribers, id)) return;
+    this.sinks.remove(id);
+    // An actor that is no longer running (the account was just removed, or its actor failed) took nothing.
+    if (snapshot.status !== 'active') throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
     this.logRefusal(account);
     throw this.tooManySubscribers(account);
   }

@@ -158,4 +158,16 @@ describe('loadConfig', () => {
       });
     });
   });
+
+  it('reads the connection and subscriber limits, with their defaults, and refuses 0', () => {
+    const defaults = loadConfig({});
+    expect(defaults.http).toMatchObject({ maxConnections: 4_096, maxConnectionsPerAddress: 256 });
+    expect(defaults.maxSubscribersPerAccount).toBe(256);
+    const set = loadConfig({ SIGNAL_BROKER_MAX_CONNECTIONS: '100', SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: '10', SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: '5' });
+    expect(set.http).toMatchObject({ maxConnections: 100, maxConnectionsPerAddress: 10 });
+    expect(set.maxSubscribersPerAccount).toBe(5);
+    for (const name of ['SIGNAL_BROKER_MAX_CONNECTIONS', 'SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS', 'SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT']) {
+      expect(problems({ [name]: '0' })).toEqual([expect.stringMatching(new RegExp(`^${name}="0"`))]);
+    }
+  });
 });

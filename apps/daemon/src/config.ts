@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { parseTokens, readTlsCredentials } from '@signal-broker/gateway';
+import { DEFAULT_MAX_SUBSCRIBERS } from '@signal-broker/broker';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, parseTokens, readTlsCredentials } from '@signal-broker/gateway';
 import type { TlsFiles, TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
@@ -81,6 +82,9 @@ const schema = z.object({
   SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS: int(100, 600_000).default(5_000),
   SIGNAL_BROKER_TLS_CERT: z.string().min(1).optional(),
   SIGNAL_BROKER_TLS_KEY: z.string().min(1).optional(),
+  SIGNAL_BROKER_MAX_CONNECTIONS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS),
+  SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
+  SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: int(1, 1_000_000).default(DEFAULT_MAX_SUBSCRIBERS),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
@@ -212,7 +216,12 @@ export interface Config {
     idleTimeoutMs: number;
     /** HTTPS and WSS with this certificate and key (PEM files, read again on SIGHUP); undefined: plain HTTP. */
     tls: Readonly<TlsFiles> | undefined;
+    /** Connections open at once, in total and from one client address (see packages/gateway/src/connection-limits.ts). */
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
   };
+  /** WebSocket and event-stream subscribers one account may have at once. */
+  maxSubscribersPerAccount: number;
   metrics: {
     /**
      * Addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) besides loopback that may read `GET /metrics`
@@ -354,7 +363,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       requestTimeoutMs: e.SIGNAL_BROKER_HTTP_REQUEST_TIMEOUT_MS,
       idleTimeoutMs: e.SIGNAL_BROKER_HTTP_IDLE_TIMEOUT_MS,
       tls: tls === undefined ? undefined : Object.freeze(tls),
+      maxConnections: e.SIGNAL_BROKER_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS,
     }),
+    maxSubscribersPerAccount: e.SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT,
   });
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import type { CertificateInfo } from '@signal-broker/gateway';
-import { Authenticator, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
+import { Authenticator, ConnectionLimits, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
 import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, withTrustMode } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
@@ -106,6 +106,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
           },
     execute,
     maxCallsInFlight: config.rest.accountMaxInFlight,
+    maxSubscribers: config.maxSubscribersPerAccount,
     maxQueuedCalls: config.rest.accountMaxQueued,
     timeoutFor: (method) => timeoutForMethod(method, config.signalCli.requestTimeoutMs),
     executeUnscoped: (method, params, options) => signalCli.api.invoke(method, params, options),
@@ -193,10 +194,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     closeGraceMs: Math.min(5_000, Math.floor(config.shutdownTimeoutMs / 3)),
   });
   const pull = new ReceivePull(broker);
+  // Attached to the server once it exists (below); the dumps and metrics read it before then.
+  const connections = new ConnectionLimits({ maxTotal: config.http.maxConnections, maxPerAddress: config.http.maxConnectionsPerAddress, logger });
   // The inspection stream's first line: the dump as it is in this turn (GET /v1/admin/actors adds the oldest
   // waiting message of each account, which needs a read of the inbox).
   const actorsDump = () => ({
-    daemon: { version: DAEMON_VERSION, websockets: receive.size, eventStreams: events.size, pulls: pull.size },
+    daemon: { version: DAEMON_VERSION, websockets: receive.size, eventStreams: events.size, pulls: pull.size, connections: connections.dump() },
     signalCli: signalCli.dump(),
     broker: broker.dump(),
     webhooks: webhooks?.dump() ?? [],
@@ -220,12 +223,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const admin = addAdminRoutes(router, {
     signalCli,
     broker,
-    connections: () => ({ websockets: receive.size, eventStreams: events.size, pulls: pull.size }),
+    connections: () => ({ websockets: receive.size, eventStreams: events.size, pulls: pull.size, connections: connections.dump() }),
     webhooks,
   });
   addWebhookRoutes(router, webhooks);
   addDashboardRoutes(router);
-  metrics.serve(router, { signalCli, broker, webhooks }, config.auth.metrics === 'none' ? { kind: 'open' } : { kind: 'scope', scope: 'metrics' });
+  metrics.serve(router, { signalCli, broker, webhooks, connections }, config.auth.metrics === 'none' ? { kind: 'open' } : { kind: 'scope', scope: 'metrics' });
 
   addRestRoutes(router, {
     refreshAccounts,
@@ -262,6 +265,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     tls: config.http.tls,
   });
   const { server } = front;
+  connections.attach(server);
   await listen(server, config.host, config.port);
   const address = server.address() as AddressInfo;
   const scheme = front.certificate === undefined ? 'http' : 'https';

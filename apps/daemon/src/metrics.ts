@@ -21,7 +21,7 @@ import type { SignalCli, SignalCliDump } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isLoopbackAddress, sendError } from '@signal-broker/gateway';
-import type { Access, Router } from '@signal-broker/gateway';
+import type { Access, ConnectionsDump, Router } from '@signal-broker/gateway';
 import type { WebhookDump } from './webhooks/service.ts';
 
 /** signal-cli answers a send after its round trip to Signal's servers: 0.3–5 s in life, more under rate limits. */
@@ -33,6 +33,7 @@ export interface MetricsSources {
   signalCli: SignalCli;
   broker: Broker;
   webhooks: { dump(): WebhookDump[] } | undefined;
+  connections: { dump(): ConnectionsDump };
 }
 
 interface Snapshot {
@@ -130,7 +131,7 @@ export class DaemonMetrics {
     return tag;
   }
 
-  private readFromDumps({ signalCli, broker, webhooks }: MetricsSources): void {
+  private readFromDumps({ signalCli, broker, webhooks, connections }: MetricsSources): void {
     const registers = [this.registry];
     // One snapshot of the dumps serves every metric of a scrape (prom-client calls each `collect` in the same
     // turn), so the figures of one scrape agree with each other.
@@ -226,6 +227,31 @@ export class DaemonMetrics {
         this.set(snapshot().cli.rpc?.pending ?? 0);
       },
     });
+
+    new Gauge({
+      name: 'signal_broker_connections_open',
+      help: 'Client connections open now (HTTP, WebSocket and event streams)',
+      registers,
+      collect() {
+        this.set(connections.dump().open);
+      },
+    });
+    new Counter({
+      name: 'signal_broker_connections_refused_total',
+      help: 'Connections refused over SIGNAL_BROKER_MAX_CONNECTIONS (reason total) or SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS (reason address)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(connections.dump().refused)) this.inc({ reason }, n);
+      },
+    });
+    perAccount(
+      'counter',
+      'signal_broker_subscribers_refused_total',
+      'WebSocket and event-stream clients refused because the account had SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT',
+      (a) => a.counters.attachesRefused,
+    );
 
     new Gauge({
       name: 'signal_broker_inbox_held_messages',

@@ -54,6 +54,7 @@ describe('account machine rules (pure transitions, no actions run)', () => {
       detaches: 0,
       slowConsumerDisconnects: 0,
       heartbeatTimeouts: 0,
+      attachesRefused: 0,
     });
     expect(actions).toEqual([]);
   });
@@ -78,6 +79,18 @@ describe('account machine rules (pure transitions, no actions run)', () => {
     expect(twice.context.subscribers).toEqual(once.context.subscribers);
     expect(twice.context.subscribers['s1']?.remote).toBe('first');
     expect(twice.context.counters.attaches).toBe(1);
+  });
+
+  it('an attach past maxSubscribers is refused: counted, its sink released, the others kept', () => {
+    const limited = setupAccount({ maxSubscribers: 1 });
+    const [one] = transition(limited.machine, initialTransition(limited.machine, { account: ACCOUNT })[0], attach('s1'));
+    const [full, actions] = transition(limited.machine, one, attach('s2'));
+    expect(Object.keys(full.context.subscribers)).toEqual(['s1']);
+    expect(full.context.counters).toMatchObject({ attaches: 1, attachesRefused: 1 });
+    expect(actions.map((a) => a.type)).toContain('releaseRefusedSink');
+    // The same id again is not a new subscriber, so a full account still takes it (idempotent).
+    const [again] = transition(limited.machine, full, attach('s1'));
+    expect(again.context.counters.attachesRefused).toBe(1);
   });
 
   it('attach of a second id keeps the first', () => {

@@ -70,6 +70,8 @@ export interface AccountCounters {
   detaches: number;
   slowConsumerDisconnects: number;
   heartbeatTimeouts: number;
+  /** Attaches refused because the account already had `maxSubscribers` subscribers. */
+  attachesRefused: number;
 }
 
 /**
@@ -136,6 +138,8 @@ export type AccountEvent =
       position?: number;
     }
   | { type: 'subscriber.detach'; id: string; reason: DetachReason }
+  /** A front door found the account full before upgrading a client (`Broker.checkAttach`); counted only. */
+  | { type: 'subscriber.refused' }
   | { type: 'envelope.received'; frame: string }
   | { type: 'fanout.failed'; error: unknown }
   | { type: 'error.received'; frame: string }
@@ -157,6 +161,11 @@ export interface AccountDeps {
   failCall: (callId: string, error: SigError) => void;
   /** The account's inbox position object (the same object for every actor the account ever has). */
   inboxPosition?: (account: string) => InboxPosition;
+  /**
+   * Subscribers (WebSocket and event-stream clients) the account may have at once; an attach beyond it is
+   * refused: its sink is released and `attachesRefused` counts it (default: no limit).
+   */
+  maxSubscribers?: number;
 }
 
 export interface AccountInput {
@@ -268,6 +277,7 @@ export function noteAck(context: AccountContext, id: string, seq: number): void 
 }
 
 export function createAccountMachine(deps: AccountDeps) {
+  const maxSubscribers = deps.maxSubscribers ?? Number.POSITIVE_INFINITY;
   const refusal = (cli: AccountContext['cli'], account: string): SigError => {
     const stopping = cli.status === 'stopping' || cli.status === 'stopped';
     const why = cli.reason === null ? '' : `: ${cli.reason}`;
@@ -319,6 +329,13 @@ export function createAccountMachine(deps: AccountDeps) {
       }),
       releaseSink: ({ event }) => {
         if (event.type === 'subscriber.detach') deps.sinks.remove(event.id);
+      },
+      // The account is full: the would-be subscriber never joins, and its sink is let go (the broker tells the caller).
+      countRefusedAttach: assign(({ context }) => ({
+        counters: { ...context.counters, attachesRefused: context.counters.attachesRefused + 1 },
+      })),
+      releaseRefusedSink: ({ event }) => {
+        if (event.type === 'subscriber.attach') deps.sinks.remove(event.id);
       },
       // One received message as an event (see fanOutFrame; the broker normally runs it without one).
       fanOut: ({ context, event }) => {
@@ -416,6 +433,9 @@ export function createAccountMachine(deps: AccountDeps) {
     },
     guards: {
       isSubscriber: ({ context, event }) => event.type === 'subscriber.detach' && Object.hasOwn(context.subscribers, event.id),
+      hasRoom: ({ context, event }) =>
+        event.type === 'subscriber.attach' &&
+        (Object.hasOwn(context.subscribers, event.id) || Object.keys(context.subscribers).length < maxSubscribers),
       isReady: ({ event }) => event.type === 'cli.status' && event.status === 'ready',
       isRestarting: ({ event }) => event.type === 'cli.status' && (event.status === 'restarting' || event.status === 'starting'),
       isCrashLooping: ({ event }) => event.type === 'cli.status' && event.status === 'crash-looping',
@@ -428,7 +448,7 @@ export function createAccountMachine(deps: AccountDeps) {
       createdAt: deps.now(),
       cli: { status: 'starting', reason: null },
       subscribers: {},
-      counters: { errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0 },
+      counters: { errorFrames: 0, attaches: 0, detaches: 0, slowConsumerDisconnects: 0, heartbeatTimeouts: 0, attachesRefused: 0 },
       live: { received: 0, delivered: 0, dropped: 0, overflows: 0, lastReceivedAt: null },
       inbox: deps.inboxPosition?.(input.account) ?? { head: 0, shared: 0 },
       calls: { queued: [], inFlight: [], completed: 0, failed: 0, refused: 0, expired: 0, aborted: 0 },
@@ -465,7 +485,8 @@ export function createAccountMachine(deps: AccountDeps) {
       },
     },
     on: {
-      'subscriber.attach': { actions: 'addSubscriber' },
+      'subscriber.attach': [{ guard: 'hasRoom', actions: 'addSubscriber' }, { actions: ['countRefusedAttach', 'releaseRefusedSink'] }],
+      'subscriber.refused': { actions: 'countRefusedAttach' },
       'subscriber.detach': { guard: 'isSubscriber', actions: ['removeSubscriber', 'releaseSink'] },
       'envelope.received': { actions: 'fanOut' },
       'fanout.failed': { actions: 'failFanOut' },

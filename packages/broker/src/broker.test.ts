@@ -394,6 +394,7 @@ describe('Broker dump', () => {
       detaches: 2,
       slowConsumerDisconnects: 1,
       heartbeatTimeouts: 1,
+      attachesRefused: 0,
       delivered: 5,
       overflows: 2,
       dropped: 0,
@@ -467,6 +468,7 @@ interface ModelAccount {
   detaches: number;
   slowConsumerDisconnects: number;
   heartbeatTimeouts: number;
+  attachesRefused: number;
   delivered: number;
   overflows: number;
   dropped: number;
@@ -479,6 +481,7 @@ const freshAccount = (): ModelAccount => ({
   detaches: 0,
   slowConsumerDisconnects: 0,
   heartbeatTimeouts: 0,
+  attachesRefused: 0,
   delivered: 0,
   overflows: 0,
   dropped: 0,

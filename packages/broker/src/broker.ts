@@ -50,6 +50,12 @@ export interface BrokerOptions {
   /** Calls one account may have waiting before new ones are refused (default 1,000). */
   maxQueuedCalls?: number;
   /**
+   * Subscribers (WebSocket and event-stream clients) one account may have at once (default 256). The account
+   * actor refuses an attach beyond it; `attach` and `checkAttach` throw SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS
+   * (429). A durable consumer that reconnects replaces its older connection and so never counts twice.
+   */
+  maxSubscribers?: number;
+  /**
    * A call's deadline, counted from when it was made, when the caller gives none (default 60 s for every
    * method). The time spent waiting in the account's queue counts against it.
    */
@@ -110,6 +116,9 @@ export interface AttachOptions {
    */
   start?: 'shared' | 'head';
 }
+
+/** Subscribers one account may have at once unless the broker is told otherwise. */
+export const DEFAULT_MAX_SUBSCRIBERS = 256;
 
 /** Close code for a durable consumer's older connection when a newer one of the same name attaches. */
 export const CONSUMER_REPLACED_CLOSE = 4009;
@@ -220,6 +229,8 @@ export class Broker {
   private readonly root: Actor<ReturnType<typeof createBrokerMachine>>;
   private readonly calls = new Map<string, PendingCall>();
   private readonly maxQueuedCalls: number;
+  private readonly maxSubscribers: number;
+  private readonly lastRefusalLog = new Map<string, number>();
   private readonly timeoutFor: (method: string) => number;
   private readonly now: () => number;
   private readonly executeUnscoped: UnscopedExecutor;
@@ -241,12 +252,14 @@ export class Broker {
     const execute: CallExecutor =
       options.execute ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
     this.maxQueuedCalls = options.maxQueuedCalls ?? 1_000;
+    this.maxSubscribers = options.maxSubscribers ?? DEFAULT_MAX_SUBSCRIBERS;
     this.timeoutFor = options.timeoutFor ?? (() => 60_000);
     this.executeUnscoped =
       options.executeUnscoped ?? (() => Promise.reject(new SigError('SIG_ERR_CLI_UNAVAILABLE', 'no signal-cli is attached to the broker')));
     this.unscoped = { inFlight: 0, max: options.maxUnscopedCalls ?? 16, completed: 0, failed: 0, refused: 0 };
     const accountMachine = createAccountMachine({
       maxCallsInFlight: options.maxCallsInFlight ?? 8,
+      maxSubscribers: this.maxSubscribers,
       startCall: (account, callId) => this.startCall(execute, account, callId),
       failCall: (callId, error) => this.failCall(callId, error),
       sinks: this.sinks,
@@ -419,7 +432,8 @@ export class Broker {
    * twice.
    */
   attach(account: string, sink: SubscriberSink, options: AttachOptions = {}): string {
-    this.checkAttach(account, options);
+    // Whether there is room is the actor's decision, made when it takes the attach (see assertJoined).
+    this.checkOptions(account, options);
     const ref = this.ref(account)!;
     const remote = options.remote ?? null;
     const feed = this.feed;
@@ -427,6 +441,7 @@ export class Broker {
       const id = `sub-${++this.nextSubscriber}`;
       this.sinks.add(id, account, sink);
       ref.send({ type: 'subscriber.attach', id, remote });
+      this.assertJoined(ref, account, id);
       return id;
     }
     const ctx = ref.getSnapshot().context;
@@ -458,6 +473,7 @@ export class Broker {
       mode: start === undefined ? 'live' : 'catching-up',
       position,
     });
+    this.assertJoined(ref, account, id);
     if (options.consumer !== undefined && options.after !== undefined) {
       // `since` on a durable consumer starts it over from there: its stored position moves too.
       void feed.engine.setCursor(account, options.consumer, options.after).catch((err: unknown) =>
@@ -470,6 +486,19 @@ export class Broker {
 
   /** Throws what `attach` would throw for these options (a front door checks before it upgrades). */
   checkAttach(account: string, options: AttachOptions): void {
+    this.checkOptions(account, options);
+    const ref = this.ref(account)!;
+    const subscribers = Object.values(ref.getSnapshot().context.subscribers);
+    // A durable consumer's new connection replaces its old one, so it fits even when the account is full.
+    const replaces = options.consumer !== undefined && this.feed !== undefined && subscribers.some((s) => s.consumer === options.consumer);
+    if (subscribers.length >= this.maxSubscribers && !replaces) {
+      ref.send({ type: 'subscriber.refused' });
+      this.logRefusal(account);
+      throw this.tooManySubscribers(account);
+    }
+  }
+
+  private checkOptions(account: string, options: AttachOptions): void {
     const ref = this.ref(account);
     if (ref === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
     if (this.feed === undefined) {
@@ -489,6 +518,33 @@ export class Broker {
         details: { since: options.after, head },
       });
     }
+  }
+
+  /** The actor decides membership: a subscriber it did not take (the account was full) is refused here. */
+  private assertJoined(ref: AccountRef, account: string, id: string): void {
+    const snapshot = ref.getSnapshot();
+    if (Object.hasOwn(snapshot.context.subscribers, id)) return;
+    this.sinks.remove(id);
+    // An actor that is no longer running (the account was just removed, or its actor failed) took nothing.
+    if (snapshot.status !== 'active') throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`);
+    this.logRefusal(account);
+    throw this.tooManySubscribers(account);
+  }
+
+  /** At most one line a second per account: a client that retries in a loop must not flood the log. */
+  private logRefusal(account: string): void {
+    const now = this.now();
+    if (now - (this.lastRefusalLog.get(account) ?? Number.NEGATIVE_INFINITY) < 1_000) return;
+    this.lastRefusalLog.set(account, now);
+    this.accountLog(account).warn({ max: this.maxSubscribers, code: 'SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS' }, 'subscriber refused: the account has as many as it allows');
+  }
+
+  private tooManySubscribers(account: string): SigError {
+    return new SigError(
+      'SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS',
+      `account ${account} has ${this.maxSubscribers} subscribers, as many as SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT allows; close one or retry later`,
+      { details: { max: this.maxSubscribers } },
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-export { ACCOUNT_FAILED_CLOSE, Broker, CONSUMER_REPLACED_CLOSE } from './broker.ts';
+export { ACCOUNT_FAILED_CLOSE, Broker, CONSUMER_REPLACED_CLOSE, DEFAULT_MAX_SUBSCRIBERS } from './broker.ts';
 export { CONSUMER_NAME, SHARED_CONSUMER } from './feed.ts';
 export type { FeedDump } from './feed.ts';
 export type { AccountDump, AttachOptions, BrokerDump, BrokerOptions, CallExecutor, OldestWaiting, CallOptions, SubscriberDump, UnscopedDump, UnscopedExecutor } from './broker.ts';

@@ -47,6 +47,7 @@ export const errorCatalog = {
   SIG_ERR_ACCOUNT_UNKNOWN: { status: 400, message: 'no such account is registered in signal-cli' },
   SIG_ERR_ACCOUNT_INVALID_NUMBER: { status: 400, message: 'the account number is not a valid E.164 number' },
   SIG_ERR_ACCOUNT_BUSY: { status: 503, message: 'too many calls are waiting for this account' },
+  SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS: { status: 429, message: 'this account has as many subscribers as it allows; retry later' },
   SIG_ERR_HTTP_NOT_FOUND: { status: 404, message: 'no such endpoint' },
   SIG_ERR_ADMIN_UNKNOWN_ACTOR: { status: 404, message: 'no such actor' },
   SIG_ERR_HTTP_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this endpoint' },

@@ -1,5 +1,7 @@
 export { ANONYMOUS, ANY_TOKEN, Authenticator, MIN_TOKEN_LENGTH, OPEN, OPERATOR, SCOPES, WWW_AUTHENTICATE, hasScope, mayUseAccount, parseTokens, requireAccount } from './auth.ts';
 export type { Access, Principal, Scope, TokenEntry } from './auth.ts';
+export { ConnectionLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, limitConnections, normaliseAddress } from './connection-limits.ts';
+export type { ConnectionLimitOptions, ConnectionsDump, RefusalReason } from './connection-limits.ts';
 export { RequestDrain } from './drain.ts';
 export { Gateway, requestIdOf, responseOf } from './pipeline.ts';
 export type { GatewayOptions } from './pipeline.ts';

@@ -33,7 +33,7 @@ export function sendError(res: ServerResponse, err: unknown, headers: Record<str
   sendJson(res, sigErr.httpStatus, errorBody(sigErr), headers);
 }
 
-/** Answers with an HTTP error on a raw socket (a WebSocket upgrade, a request Node could not parse), and closes it. */
+/** Answers with an HTTP error on a raw socket (a WebSocket upgrade, a refused connection, a request Node could not parse), and closes it. */
 export function rejectUpgrade(socket: Duplex, err: unknown, headers: Record<string, string> = {}): void {
   const sigErr = err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err });
   if (!socket.writable) {

@@ -42,7 +42,13 @@ export interface GatewayServer {
 /** Throws SIG_ERR_CONFIG_INVALID naming the file when the certificate or key cannot be used. */
 export function createGatewayServer(gateway: Gateway, logger: Logger, options: ServerOptions = DEFAULT_SERVER_OPTIONS): GatewayServer {
   const log = logger.child({ component: 'http' });
-  const httpOptions = { keepAliveTimeout: options.keepAliveTimeoutMs, requestTimeout: options.requestTimeoutMs, headersTimeout: options.headersTimeoutMs };
+  const httpOptions = {
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    headersTimeout: options.headersTimeoutMs,
+    // Node checks the two timeouts above on this interval (30 s unless told), so it bounds how late they bite.
+    connectionsCheckingInterval: Math.min(1_000, Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 2)),
+  };
   const files = options.tls;
   const initial = files === undefined ? undefined : readTlsCredentials(files);
   const secure =

@@ -12,20 +12,20 @@ import type { SignalCli, SignalCliDump } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
 import { DAEMON_VERSION } from '../config.ts';
 import { OPEN, OPERATOR, sendJson } from '@signal-broker/gateway';
-import type { Router } from '@signal-broker/gateway';
+import type { ConnectionsDump, Router } from '@signal-broker/gateway';
 
 export interface AdminDeps {
   signalCli: SignalCli;
   broker: Broker;
   /** What the front doors hold now: WebSockets, event streams and waiting pulls. */
-  connections: () => { websockets: number; eventStreams: number; pulls: number };
+  connections: () => { websockets: number; eventStreams: number; pulls: number; connections: ConnectionsDump };
   webhooks: { dump(): unknown[] } | undefined;
   /** How long one window of event-loop delay figures lasts (`/livez`). */
   eventLoopWindowMs?: number;
 }
 
 export interface ActorsDump {
-  daemon: { version: string; websockets: number; eventStreams: number; pulls: number };
+  daemon: { version: string; websockets: number; eventStreams: number; pulls: number; connections: ConnectionsDump };
   signalCli: SignalCliDump;
   broker: BrokerDump;
   webhooks: unknown[];

@@ -252,7 +252,12 @@ export class EventStreams {
     try {
       id = broker.attach(account, sink, { ...reading, remote });
     } catch (err) {
-      // The account went between the check and now; the headers are out, so say it as the stream's end.
+      // The headers are out, so say it as the stream's end. (The check before the stream and this attach run
+      // in the same turn, so the account can only be full here if that ever changes.)
+      if (isSigError(err, 'SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS')) {
+        sink.close(CloseCodes.tryAgainLater, 'too many subscribers for this account');
+        return;
+      }
       log.info({ err }, 'account gone before the event stream attached');
       sink.close(ACCOUNT_REMOVED_CLOSE, 'account removed');
       return;

@@ -17,6 +17,11 @@ export const CloseCodes = {
   goingAway: 1001,
   /** The client sent a frame over the limit (ws sends this itself). */
   tooBig: 1009,
+  /**
+   * The account filled up between the check before the upgrade and the attach after it (two clients raced
+   * for its last place; the other one got it): try again later.
+   */
+  tryAgainLater: 1013,
   /** The account was removed from signal-cli. */
   accountRemoved: ACCOUNT_REMOVED_CLOSE,
   /** The account's actor failed and a fresh one took over; reconnect at once (broker's ACCOUNT_FAILED_CLOSE). */
@@ -314,6 +319,10 @@ export class ReceiveGateway {
     try {
       id = this.options.broker.attach(account, sink, { ...reading, remote });
     } catch (err) {
+      if (isSigError(err, 'SIG_ERR_ACCOUNT_TOO_MANY_SUBSCRIBERS')) {
+        ws.close(CloseCodes.tryAgainLater, 'too many subscribers for this account');
+        return;
+      }
       // The account was removed between the check before the upgrade and now.
       log.info({ err }, 'account gone before the subscriber attached');
       ws.close(CloseCodes.accountRemoved, 'account removed');

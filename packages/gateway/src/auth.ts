@@ -97,10 +97,12 @@ export function parseTokens(text: string, source: string): TokenEntry[] {
   const entries: TokenEntry[] = [];
   const seen = new Set<string>();
   const names = new Set<string>();
-  const lines = text.split(/[\n;]/);
+  // Comments are cut per line first, so a ";" in a comment does not start an entry; "\r" ends a line too
+  // (a file saved with Windows line ends).
+  const lines = text.split(/\r\n|\r|\n/).flatMap((line) => line.replace(/(^|\s)#.*$/, '').split(';'));
   let n = 0;
   for (const raw of lines) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    const line = raw.trim();
     if (line === '') continue;
     n += 1;
     const where = `${source}, entry ${n}`;

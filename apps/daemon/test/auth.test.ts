@@ -4,6 +4,7 @@
 // daemon runs at LOG_LEVEL=trace and no line it writes may hold a token.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -141,6 +142,19 @@ describe('a daemon with API tokens', () => {
       const a = await call(d.baseUrl, method, path, {}, body);
       expectUnauthorized(a, a.headers.get('www-authenticate'));
       expect(a.headers.get('allow')).toBeNull();
+    });
+
+    it('names each scheme on a header line of its own (a browser reads one challenge per line)', async () => {
+      const lines = await new Promise<string[]>((resolve, reject) => {
+        get(`${d.baseUrl}/dashboard`, (res) => {
+          res.resume();
+          const raw = res.rawHeaders;
+          const values: string[] = [];
+          for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'www-authenticate') values.push(raw[i + 1]!);
+          resolve(values);
+        }).on('error', reject);
+      });
+      expect(lines).toEqual(['Bearer realm="signal-broker"', 'Basic realm="signal-broker", charset="UTF-8"']);
     });
 
     it('a wrong token is SIG_ERR_AUTH_INVALID', async () => {

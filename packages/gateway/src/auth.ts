@@ -223,5 +223,9 @@ function presentedToken(req: IncomingMessage, url: URL, queryToken: boolean): st
   return undefined;
 }
 
-/** What a 401 tells the client about how to authenticate. */
-export const WWW_AUTHENTICATE = 'Bearer realm="signal-broker", Basic realm="signal-broker", charset="UTF-8"';
+/**
+ * What a 401 tells the client about how to authenticate: one header line per scheme. Browsers read one
+ * challenge per line (Chromium takes `Bearer …, Basic …` on one line as a single Bearer challenge and shows no
+ * prompt), so Basic gets a line of its own and the dashboard's password prompt appears.
+ */
+export const WWW_AUTHENTICATE: readonly string[] = ['Bearer realm="signal-broker"', 'Basic realm="signal-broker", charset="UTF-8"'];

@@ -18,6 +18,7 @@ import type { Access, Authenticator, Principal } from './auth.ts';
 import type { RequestDrain } from './drain.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { rejectUpgrade, sendError } from './respond.ts';
+import type { ResponseHeaders } from './respond.ts';
 import type { Route, Router } from './router.ts';
 
 const responses = new WeakMap<IncomingMessage, ServerResponse>();
@@ -43,7 +44,7 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-type Refusal = { error: SigError; headers?: Record<string, string> };
+type Refusal = { error: SigError; headers?: ResponseHeaders };
 
 /** What the shared steps decided: go on with the route, or refuse. */
 type Admission = { route: Route; params: Record<string, string>; url: URL; principal: Principal } | Refusal;
@@ -142,7 +143,7 @@ export class Gateway {
 
     const queryToken = upgrade || (route !== undefined && 'queryToken' in route.access && route.access.queryToken === true);
     const principal = auth.authenticate(req, url, queryToken);
-    if (principal instanceof SigError) return { error: principal, headers: { 'www-authenticate': WWW_AUTHENTICATE } };
+    if (principal instanceof SigError) return { error: principal, headers: { 'www-authenticate': [...WWW_AUTHENTICATE] } };
 
     switch (match.kind) {
       case 'not-found':

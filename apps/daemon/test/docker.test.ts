@@ -53,4 +53,12 @@ describe('docker/Dockerfile', () => {
     const config = readFileSync(`${root}apps/daemon/src/config.ts`, 'utf8');
     for (const name of runtime.match(/SIGNAL_BROKER_[A-Z_]+/g) ?? []) expect(config).toContain(`${name}:`);
   });
+
+  it('the compose file gives the daemon its tokens: bound to 0.0.0.0 without them it would refuse to start', () => {
+    const compose = readFileSync(`${root}docker/compose.yaml`, 'utf8');
+    expect(compose).toMatch(/SIGNAL_BROKER_API_TOKENS_FILE: \/run\/secrets\/api-tokens/);
+    expect(compose).toMatch(/secrets:\n  api-tokens:\n    file: \.\/api-tokens/);
+    expect(compose).not.toContain('SIGNAL_BROKER_INSECURE_NO_AUTH');
+    expect(readFileSync(`${root}.gitignore`, 'utf8')).toContain('docker/api-tokens');
+  });
 });

@@ -359,6 +359,9 @@ describe('a daemon with API tokens', () => {
       await call(d.baseUrl, 'GET', '/v1/about', basic('user', `${SEND}-wrong`));
       await call(d.baseUrl, 'GET', '/v1/about', { authorization: `Bearer ${ONLY_B}-wrong` });
       await d.waitForLog('request answered', (l) => l.token === 'ops');
+      // Refusals after the token was verified name it too: a 403, and a refused upgrade.
+      await d.waitForLog('request answered', (l) => l.token === 'reader' && l.status === 403 && l.path === '/v2/send');
+      await d.waitForLog('upgrade refused', (l) => l.token === 'limited' && l.code === 'SIG_ERR_AUTH_FORBIDDEN');
       await d.waitForLog('request answered', (l) => l.token === 'reader');
       await d.waitForLog('API tokens required', (l) => JSON.stringify(l.tokens) === JSON.stringify(['full', 'reader', 'sender', 'limited', 'only-b', 'elsewhere', 'scraper', 'ops']));
 

@@ -1,11 +1,12 @@
 // `signal-broker actors`: one look at the admin API, or (--watch) a live view that follows the daemon's
 // inspection stream and falls back to polling where there is none.
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import ndjson from 'ndjson';
-import { USAGE, UsageError, parseCliArgs } from './args.ts';
+import { USAGE, UsageError, parseCliArgs, readToken } from './args.ts';
 import type { ActorsArgs } from './args.ts';
-import { FetchError, endpoint, fetchDump, filterDump } from './dump.ts';
+import { FetchError, endpoint, fetchDump, filterDump, requestHeaders } from './dump.ts';
 import type { ActorsDump } from './dump.ts';
 import { renderTable } from './table.ts';
 
@@ -36,8 +37,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const read = readToken(args.token, (path) => readFileSync(path, 'utf8'));
+  if ('error' in read) {
+    io.stderr.write(`signal-broker: ${read.error}\n`);
+    return 1;
+  }
   try {
-    return args.watch ? await watch(args, io) : await once(args, io);
+    return args.watch ? await watch(args, read.token, io) : await once(args, read.token, io);
   } catch (err) {
     if (err instanceof FetchError) {
       io.stderr.write(`signal-broker: ${err.message}\n`);
@@ -52,8 +58,8 @@ function output(args: ActorsArgs, dump: ActorsDump): string {
   return args.json ? `${JSON.stringify(shown, null, args.watch ? undefined : 2)}\n` : `${renderTable(shown).join('\n')}\n`;
 }
 
-async function once(args: ActorsArgs, io: CliIo): Promise<number> {
-  const dump = await fetchDump(args.url, io.signal);
+async function once(args: ActorsArgs, token: string | undefined, io: CliIo): Promise<number> {
+  const dump = await fetchDump(args.url, io.signal, token);
   const known = (dump.broker?.accounts ?? []).map((a) => a.account);
   if (args.account !== undefined && !known.includes(args.account)) {
     io.stderr.write(`signal-broker: the daemon has no account ${args.account}${known.length > 0 ? ` (it has ${known.join(', ')})` : ''}\n`);
@@ -66,11 +72,17 @@ async function once(args: ActorsArgs, io: CliIo): Promise<number> {
 /**
  * Follows the daemon until stopped. Inspection records say that something changed, not the counters, and
  * counters change without records (a message is no actor event), so the view is also refreshed every second.
- * On a terminal the table is redrawn in place; elsewhere a table is printed whenever it changed.
+ * On a terminal the table is redrawn in place; elsewhere a table is printed whenever it changed. A refused
+ * token (401, 403) ends the run with exit code 1: asking again would not change the answer.
  */
-async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
+async function watch(args: ActorsArgs, token: string | undefined, io: CliIo): Promise<number> {
   const tty = io.stdout.isTTY === true && !args.json;
-  const stop = io.signal;
+  const stopping = new AbortController();
+  const onStop = () => stopping.abort();
+  if (io.signal?.aborted) stopping.abort();
+  io.signal?.addEventListener('abort', onStop, { once: true });
+  const stop = stopping.signal;
+  let refused: FetchError | undefined;
   let last = '';
   let lastError = '';
   let streaming = false;
@@ -89,6 +101,11 @@ async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
   };
   const failed = (err: unknown) => {
     if (!(err instanceof FetchError)) throw err;
+    if (err.auth) {
+      refused = err;
+      stopping.abort();
+      return;
+    }
     if (err.message === lastError) return;
     lastError = err.message;
     last = '';
@@ -106,7 +123,7 @@ async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
       do {
         again = false;
         try {
-          show(await fetchDump(args.url, stop));
+          show(await fetchDump(args.url, stop, token));
         } catch (err) {
           if (stop?.aborted) return;
           failed(err);
@@ -128,7 +145,7 @@ async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
 
   const follow = async (): Promise<void> => {
     while (!stop?.aborted) {
-      const ok = await followOnce(args, onRecord, stop, () => (streaming = true)).catch(() => false);
+      const ok = await followOnce(args, token, onRecord, stop, () => (streaming = true)).catch(() => false);
       streaming = false;
       // No stream on this daemon (or it broke): polling goes on; look for the stream again later.
       await sleep(ok ? POLL_MS : STREAM_RETRY_MS, stop);
@@ -144,19 +161,25 @@ async function watch(args: ActorsArgs, io: CliIo): Promise<number> {
 
   await Promise.all([poll(), follow()]);
   clearTimeout(coalesce);
+  io.signal?.removeEventListener('abort', onStop);
+  if (refused !== undefined) {
+    io.stderr.write(`signal-broker: ${refused.message}\n`);
+    return 1;
+  }
   return 0;
 }
 
 /** Reads /v1/admin/inspect until it ends; false when the daemon has no such stream. */
 async function followOnce(
   args: ActorsArgs,
+  token: string | undefined,
   onRecord: (record: { type?: string; dump?: ActorsDump }) => void,
   stop: AbortSignal | undefined,
   onOpen: () => void,
 ): Promise<boolean> {
   const url = endpoint(args.url, '/v1/admin/inspect');
   if (args.account !== undefined) url.searchParams.set('account', args.account);
-  const res = await fetch(url, { headers: { accept: 'application/x-ndjson' }, signal: stop });
+  const res = await fetch(url, { headers: requestHeaders('application/x-ndjson', token), signal: stop });
   if (res.status !== 200 || res.body === null) {
     await res.body?.cancel();
     return false;

@@ -1,6 +1,9 @@
 // `signal-broker actors`: the bundled CLI (apps/cli/dist/cli.js, and the daemon's own bin dispatching to it)
 // against the bundled daemon with the fake signal-cli, through the admin API like a person at a shell.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -108,7 +111,7 @@ describe('signal-broker actors', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
-    expect(r.stderr).toContain('usage: signal-broker actors [--watch] [--json] [--account NUMBER] [--url URL]');
+    expect(r.stderr).toContain('usage: signal-broker actors [--watch] [--json] [--account NUMBER] [--url URL] [--token-file PATH]');
   });
 
   it('--watch prints a table per change when stdout is not a terminal, until stopped', async () => {
@@ -136,5 +139,110 @@ describe('signal-broker actors', () => {
       child.kill('SIGTERM');
     }
     expect((await child).exitCode).toBe(0);
+  });
+});
+
+describe('signal-broker actors against a daemon with API tokens', () => {
+  const ADMIN = 'cli-admin-token-0123456789abcdef';
+  const SEND = 'cli-send-token-0123456789abcdef0';
+  let daemon: DaemonHandle;
+  let dir: string;
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    // `extendEnv: false`: a SIGNAL_BROKER_TOKEN of the shell running the tests must not leak in.
+    execa('node', [cliPath, ...args], { reject: false, extendEnv: false, env: { PATH: process.env.PATH ?? '', SIGNAL_BROKER_URL: daemon.baseUrl, ...env } });
+
+  beforeAll(async () => {
+    daemon = await startDaemon({ accounts: [A, B], env: { SIGNAL_BROKER_API_TOKENS: `${ADMIN} scopes=admin name=ops; ${SEND} scopes=send name=bot` } });
+    dir = mkdtempSync(join(tmpdir(), 'sb-cli-token-'));
+  });
+  afterAll(async () => {
+    await daemon?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('without a token: exit 1 and a line that says how to pass one', async () => {
+    const r = await run(['actors']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `signal-broker: ${daemon.baseUrl}/v1/admin/actors answered 401: this daemon needs an API token (Authorization: Bearer <token>) (SIG_ERR_AUTH_REQUIRED). ` +
+        'the daemon needs an API token: set SIGNAL_BROKER_TOKEN=<token> or pass --token-file <path> (a token with the admin scope)',
+    );
+  });
+
+  it('SIGNAL_BROKER_TOKEN is sent as Bearer', async () => {
+    const r = await run(['actors', '--account', A], { SIGNAL_BROKER_TOKEN: ADMIN });
+    expect(r.exitCode).toBe(0);
+    expect(rowOf(r.stdout, A)?.slice(0, 2)).toEqual([A, 'ready']);
+    await daemon.waitForLog('request answered', (l) => l.token === 'ops' && l.path === '/v1/admin/actors' && l.status === 200);
+  });
+
+  it('--token-file reads the first line that is not a comment, and wins over SIGNAL_BROKER_TOKEN', async () => {
+    const path = join(dir, 'admin-token');
+    writeFileSync(path, `# the operators' token\n\n${ADMIN} scopes=admin name=ops\n`, { mode: 0o600 });
+    const r = await run(['actors', '--json', '--token-file', path], { SIGNAL_BROKER_TOKEN: SEND });
+    expect(r.exitCode).toBe(0);
+    expect((JSON.parse(r.stdout) as { broker: { accounts: Array<{ account: string }> } }).broker.accounts.map((a) => a.account)).toEqual([A, B]);
+
+    const missing = await run(['actors', '--token-file', join(dir, 'nothing')]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toBe(`signal-broker: cannot read --token-file ${join(dir, 'nothing')}: ENOENT`);
+    const empty = join(dir, 'empty');
+    writeFileSync(empty, '# nothing here\n');
+    expect((await run(['actors', '--token-file', empty])).stderr).toBe(`signal-broker: --token-file ${empty} holds no token`);
+  });
+
+  it('a token the daemon does not know, and one without the admin scope, are told apart', async () => {
+    const wrong = await run(['actors'], { SIGNAL_BROKER_TOKEN: `${ADMIN}-old` });
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toContain('answered 401');
+    expect(wrong.stderr).toContain('the daemon does not know this token; check SIGNAL_BROKER_TOKEN or --token-file');
+    const weak = await run(['actors'], { SIGNAL_BROKER_TOKEN: SEND });
+    expect(weak.exitCode).toBe(1);
+    expect(weak.stderr).toContain('answered 403');
+    expect(weak.stderr).toContain('"bot" does not have the admin scope');
+    expect(weak.stderr).toContain('it needs the admin scope');
+    // The token itself is never printed.
+    for (const r of [wrong, weak]) expect(r.stderr + r.stdout).not.toContain('0123456789abcdef');
+  });
+
+  it('--watch sends the token on the inspection stream too', async () => {
+    const child = execa('node', [cliPath, 'actors', '--watch', '--account', A], {
+      reject: false,
+      buffer: false,
+      stdout: 'pipe',
+      extendEnv: false,
+      env: { PATH: process.env.PATH ?? '', SIGNAL_BROKER_URL: daemon.baseUrl, SIGNAL_BROKER_TOKEN: ADMIN },
+    });
+    const rows: string[][] = [];
+    child.stdout!.pipe(split2()).on('data', (line: string) => {
+      const cells = line.trim().split(/\s+/);
+      if (cells[0] === A) rows.push(cells);
+    });
+    try {
+      await until(() => rows.length >= 1);
+      expect(rows[0]!.slice(0, 2)).toEqual([A, 'ready']);
+      await daemon.control.emit({ account: A, count: 2 });
+      await until(() => rows.some((r) => r[3] === '2'));
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await child).exitCode).toBe(0);
+    // The stream's log line is written when it ends: it was open, as the token's name.
+    await daemon.waitForLog('request answered', (l) => l.token === 'ops' && l.path === '/v1/admin/inspect' && l.status === 200);
+  });
+
+  it('--watch without a token stops with exit 1 rather than asking forever', async () => {
+    const r = await execa('node', [cliPath, 'actors', '--watch'], {
+      reject: false,
+      timeout: 10_000,
+      extendEnv: false,
+      env: { PATH: process.env.PATH ?? '', SIGNAL_BROKER_URL: daemon.baseUrl },
+    });
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('answered 401');
+    expect(r.stderr).toContain('SIGNAL_BROKER_TOKEN');
+    expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
   });
 });

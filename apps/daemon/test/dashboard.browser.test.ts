@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, startDaemon } from './harness.ts';
 import type { DaemonHandle, RecordingClient } from './harness.ts';
@@ -32,6 +32,27 @@ describe('the dashboard', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
     await daemon?.dispose();
   });
+
+  /** Chromium with a fresh profile; `httpCredentials` are what a person types into the browser's prompt. */
+  async function launch(httpCredentials?: { username: string; password: string }): Promise<BrowserContext> {
+    profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
+    return chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1100, height: 720 },
+      ...(httpCredentials ? { httpCredentials } : {}),
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }
 
   it('is one page with its script and style from the daemon, under a strict Content-Security-Policy', async () => {
     daemon = await startDaemon({ accounts: [A] });
@@ -62,22 +83,7 @@ describe('the dashboard', () => {
     `shows both accounts in chromium and updates as clients attach and messages arrive${hasChromium ? '' : ` (skipped: ${CHROMIUM} missing)`}`,
     async () => {
       daemon = await startDaemon({ accounts: [A, B] });
-      profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        viewport: { width: 1100, height: 720 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      context = await launch();
       const page = context.pages()[0] ?? (await context.newPage());
       const problems: string[] = [];
       page.on('console', (m) => {
@@ -126,4 +132,62 @@ describe('the dashboard', () => {
       expect(problems).toEqual([]);
     },
   );
+
+  it.skipIf(!hasChromium)('with API tokens: the browser asks, and with the token as password the page shows the accounts live', async () => {
+    const token = 'dashboard-admin-token-0123456789';
+    daemon = await startDaemon({
+      accounts: [A, B],
+      env: { SIGNAL_BROKER_API_TOKENS: `${token} scopes=admin name=ops\nsend-only-token-0123456789abcdef scopes=send name=bot` },
+    });
+    // What makes a browser prompt: a 401 with a Basic challenge of its own.
+    const bare = await fetch(`${daemon.baseUrl}/dashboard`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toMatch(/(^|, )Basic realm="signal-broker"/);
+
+    context = await launch({ username: 'anything', password: token });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    });
+    page.on('pageerror', (err) => problems.push(String(err)));
+    const answer = await page.goto(`${daemon.baseUrl}/dashboard`);
+    expect(answer?.status()).toBe(200);
+    const card = (account: string) => page.locator(`article[data-account="${account}"]`);
+    await expect.poll(() => card(A).count()).toBe(1);
+    await expect.poll(() => card(B).count()).toBe(1);
+    // The same-origin fetches carry the credentials: the inspection stream too, not only the poll.
+    await expect.poll(() => page.locator('#link').textContent()).toBe('live: inspection stream');
+    client = await connect(`${daemon.wsUrl(A)}?token=${encodeURIComponent(token)}`).catch(() => undefined);
+    expect(client).toBeUndefined(); // the admin token has no receive scope
+    const reader = await connect(`${daemon.wsUrl(A)}?token=send-only-token-0123456789abcdef`).catch((err: { status?: number }) => err.status);
+    expect(reader).toBe(403);
+    await daemon.control.emit({ account: A, count: 4 });
+    await expect.poll(() => card(A).locator('[data-field="received"]').textContent(), { timeout: 10_000 }).toBe('4');
+    // Only 401s the browser answered with the credentials (its first, unauthenticated try of each URL).
+    expect(problems.filter((p) => !p.startsWith('401 '))).toEqual([]);
+    await context.close();
+    context = undefined;
+    // The stream's log line is written when it ends: it ran as the token's name.
+    await daemon.waitForLog('request answered', (l) => l.token === 'ops' && l.path === '/v1/admin/inspect' && l.status === 200);
+
+    // Without credentials (the prompt dismissed), or with a wrong password, the browser shows no account: the
+    // navigation ends in the 401 or in Chromium's "invalid credentials" error page.
+    const refusedStatus = async (page: Page): Promise<string> => {
+      try {
+        return String((await page.goto(`${daemon!.baseUrl}/dashboard`))?.status());
+      } catch (err) {
+        return /ERR_INVALID_AUTH_CREDENTIALS/.test(String(err)) ? 'auth-error' : String(err);
+      }
+    };
+    for (const credentials of [undefined, { username: 'x', password: 'not-the-token-0000000000' }]) {
+      context = await launch(credentials);
+      const page = context.pages()[0] ?? (await context.newPage());
+      expect(['401', 'auth-error']).toContain(await refusedStatus(page));
+      expect(await page.locator('article[data-account]').count()).toBe(0);
+      await context.close();
+      context = undefined;
+    }
+    expect(daemon.logs.some((l) => l.msg === 'request answered' && l.path === '/dashboard' && l.status === 401)).toBe(true);
+  });
 });

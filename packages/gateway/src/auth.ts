@@ -97,10 +97,12 @@ export function parseTokens(text: string, source: string): TokenEntry[] {
   const entries: TokenEntry[] = [];
   const seen = new Set<string>();
   const names = new Set<string>();
-  const lines = text.split(/[\n;]/);
+  // Comments are cut per line first, so a ";" in a comment does not start an entry; "\r" ends a line too
+  // (a file saved with Windows line ends).
+  const lines = text.split(/\r\n|\r|\n/).flatMap((line) => line.replace(/(^|\s)#.*$/, '').split(';'));
   let n = 0;
   for (const raw of lines) {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    const line = raw.trim();
     if (line === '') continue;
     n += 1;
     const where = `${source}, entry ${n}`;
@@ -221,5 +223,9 @@ function presentedToken(req: IncomingMessage, url: URL, queryToken: boolean): st
   return undefined;
 }
 
-/** What a 401 tells the client about how to authenticate. */
-export const WWW_AUTHENTICATE = 'Bearer realm="signal-broker", Basic realm="signal-broker", charset="UTF-8"';
+/**
+ * What a 401 tells the client about how to authenticate: one header line per scheme. Browsers read one
+ * challenge per line (Chromium takes `Bearer …, Basic …` on one line as a single Bearer challenge and shows no
+ * prompt), so Basic gets a line of its own and the dashboard's password prompt appears.
+ */
+export const WWW_AUTHENTICATE: readonly string[] = ['Bearer realm="signal-broker"', 'Basic realm="signal-broker", charset="UTF-8"'];

@@ -8,6 +8,7 @@ export type { GatewayOptions } from './pipeline.ts';
 export { createRequestGuard, isLoopbackAddress } from './request-guard.ts';
 export type { RequestGuard, RequestGuardOptions } from './request-guard.ts';
 export { errorBody, rejectUpgrade, sendEmpty, sendError, sendJson } from './respond.ts';
+export type { ResponseHeaders } from './respond.ts';
 export { Router } from './router.ts';
 export type { Handler, RequestContext, Route, RouteMatch, UpgradeHandler } from './router.ts';
 export { DEFAULT_SERVER_OPTIONS, createGatewayServer } from './server.ts';

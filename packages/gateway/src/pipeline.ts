@@ -18,6 +18,7 @@ import type { Access, Authenticator, Principal } from './auth.ts';
 import type { RequestDrain } from './drain.ts';
 import type { RequestGuard } from './request-guard.ts';
 import { rejectUpgrade, sendError } from './respond.ts';
+import type { ResponseHeaders } from './respond.ts';
 import type { Route, Router } from './router.ts';
 
 const responses = new WeakMap<IncomingMessage, ServerResponse>();
@@ -43,7 +44,8 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-type Refusal = { error: SigError; headers?: Record<string, string> };
+/** A refused request; `principal`: the verified token's, when the refusal came after it (403), for the log line. */
+type Refusal = { error: SigError; headers?: ResponseHeaders; principal?: Principal };
 
 /** What the shared steps decided: go on with the route, or refuse. */
 type Admission = { route: Route; params: Record<string, string>; url: URL; principal: Principal } | Refusal;
@@ -82,6 +84,7 @@ export class Gateway {
     }
     const admission = this.admit(req, false);
     if ('error' in admission) {
+      principal = admission.principal;
       sendError(res, admission.error, admission.headers);
       return;
     }
@@ -107,7 +110,8 @@ export class Gateway {
     const requestId = requestIdOf(req);
     const log = this.log.child({ reqId: requestId });
     const refuse = (refusal: Refusal) => {
-      log.info({ code: refusal.error.code, path: logPath(req.url), origin: req.headers.origin }, 'upgrade refused');
+      const token = refusal.principal?.authenticated ? { token: refusal.principal.name } : {};
+      log.info({ code: refusal.error.code, path: logPath(req.url), origin: req.headers.origin, ...token }, 'upgrade refused');
       rejectUpgrade(socket, refusal.error, { 'x-request-id': requestId, ...refusal.headers });
     };
     if (this.options.drain.stopped) return refuse({ error: new SigError('SIG_ERR_HTTP_SHUTTING_DOWN') });
@@ -115,13 +119,13 @@ export class Gateway {
     if ('error' in admission) return refuse(admission);
     const { route, params, url, principal } = admission;
     if (route.upgrade === undefined) {
-      return refuse({ error: new SigError('SIG_ERR_HTTP_NOT_FOUND', `no WebSocket endpoint ${url.pathname.slice(0, 200)}`) });
+      return refuse({ error: new SigError('SIG_ERR_HTTP_NOT_FOUND', `no WebSocket endpoint ${url.pathname.slice(0, 200)}`), principal });
     }
     try {
       route.upgrade({ req, url, params, log, requestId, principal }, socket, head);
     } catch (err) {
       if (!(err instanceof SigError) || err.httpStatus >= 500) log.error({ err, path: logPath(req.url) }, 'upgrade failed');
-      refuse({ error: err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err }) });
+      refuse({ error: err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err }), principal });
     }
   };
 
@@ -142,21 +146,22 @@ export class Gateway {
 
     const queryToken = upgrade || (route !== undefined && 'queryToken' in route.access && route.access.queryToken === true);
     const principal = auth.authenticate(req, url, queryToken);
-    if (principal instanceof SigError) return { error: principal, headers: { 'www-authenticate': WWW_AUTHENTICATE } };
+    if (principal instanceof SigError) return { error: principal, headers: { 'www-authenticate': [...WWW_AUTHENTICATE] } };
 
     switch (match.kind) {
       case 'not-found':
-        return { error: new SigError('SIG_ERR_HTTP_NOT_FOUND', `no endpoint ${req.method} ${url.pathname.slice(0, 200)}`) };
+        return { error: new SigError('SIG_ERR_HTTP_NOT_FOUND', `no endpoint ${req.method} ${url.pathname.slice(0, 200)}`), principal };
       case 'bad-path':
-        return { error: new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'a path segment is not valid percent-encoding') };
+        return { error: new SigError('SIG_ERR_HTTP_BAD_REQUEST', 'a path segment is not valid percent-encoding'), principal };
       case 'method-not-allowed':
         return {
           error: new SigError('SIG_ERR_HTTP_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname.slice(0, 200)}`),
           headers: { allow: match.allow.join(', ') },
+          principal,
         };
       case 'found': {
         const forbidden = this.authorize(req, match.route.access, match.params, principal);
-        if (forbidden !== undefined) return { error: forbidden };
+        if (forbidden !== undefined) return { error: forbidden, principal };
         return { route: match.route, params: match.params, url, principal };
       }
     }

@@ -5,7 +5,10 @@ import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SigError } from '@signal-broker/errors';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Response headers; a list is sent as one line per value. */
+export type ResponseHeaders = Record<string, string | readonly string[]>;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: ResponseHeaders = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -24,7 +27,7 @@ export function errorBody(err: SigError): Record<string, unknown> {
   return { error: err.message, code: err.code, ...err.details };
 }
 
-export function sendError(res: ServerResponse, err: unknown, headers: Record<string, string> = {}): void {
+export function sendError(res: ServerResponse, err: unknown, headers: ResponseHeaders = {}): void {
   const sigErr = err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err });
   if (res.headersSent) {
     res.destroy();
@@ -34,7 +37,7 @@ export function sendError(res: ServerResponse, err: unknown, headers: Record<str
 }
 
 /** Answers with an HTTP error on a raw socket (a WebSocket upgrade, a refused connection, a request Node could not parse), and closes it. */
-export function rejectUpgrade(socket: Duplex, err: unknown, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(socket: Duplex, err: unknown, headers: ResponseHeaders = {}): void {
   const sigErr = err instanceof SigError ? err : new SigError('SIG_ERR_INTERNAL', undefined, { cause: err });
   if (!socket.writable) {
     socket.destroy();
@@ -43,7 +46,7 @@ export function rejectUpgrade(socket: Duplex, err: unknown, headers: Record<stri
   const body = JSON.stringify(errorBody(sigErr));
   const status = sigErr.httpStatus;
   const extra = Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .flatMap(([name, value]) => (typeof value === 'string' ? [value] : value).map((v) => `${name}: ${v}\r\n`))
     .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +

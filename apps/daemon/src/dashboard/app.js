@@ -4,6 +4,9 @@
 // It polls GET /v1/admin/actors every second and, when GET /v1/admin/inspect answers, follows that NDJSON
 // stream and refreshes at once on each record. Polling alone is enough; the stream only makes it quicker.
 // The message-rate sparkline is computed here from the differences of `counters.received` between polls.
+// Both are same-origin fetches, never a WebSocket: with API tokens the browser sends the Basic credentials the
+// user typed into its prompt (the token as password) on fetches, which it does not do on every WebSocket
+// handshake.
 'use strict';
 
 (() => {

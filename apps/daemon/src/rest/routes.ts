@@ -94,8 +94,10 @@ export function addRestRoutes(router: Router, deps: RestDeps): void {
 
 /** For plans that can run on any registered account (`anyAccount`): the first one the token may use. */
 function anyAccount(deps: RestDeps, principal: Principal): string {
-  const account = deps.broker.accounts().find((a) => mayUseAccount(principal, a));
-  if (account === undefined) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
+  const registered = deps.broker.accounts();
+  if (registered.length === 0) throw new SigError('SIG_ERR_ACCOUNT_UNKNOWN', 'no account is registered in signal-cli');
+  const account = registered.find((a) => mayUseAccount(principal, a));
+  if (account === undefined) throw new SigError('SIG_ERR_AUTH_FORBIDDEN', `the token "${principal.name}" may use none of the registered accounts`);
   return account;
 }
 

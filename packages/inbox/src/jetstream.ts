@@ -37,7 +37,7 @@
 // keeps the factor it was created with. Deleting a stream by hand restarts its account's numbering at 1.
 import { randomUUID } from 'node:crypto';
 import { SigError } from '@signal-broker/errors';
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, PubAck, StoredMsg, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -74,6 +74,8 @@ export interface JetStreamInboxOptions {
 const RECEIVED_AT = 'SB-Received-At';
 const BYTES_BEFORE = 'SB-Bytes-Before';
 const DUPLICATE_WINDOW_NS = 10 * 60 * 1_000_000_000;
+/** Message gets in flight at once while reading. */
+const READ_WINDOW = 256;
 /** JetStream API error codes this engine tells apart. */
 const API = { streamNotFound: 10059, wrongLastSequence: 10071, insufficientResources: 10023, storageFailed: 10077 } as const;
 
@@ -246,17 +248,16 @@ export class JetStreamInbox implements InboxEngine {
       const start = Math.max(Math.floor(afterSeq) + 1, info.state.first_seq);
       if (start > last) return [];
       const want = Math.min(limit, last - start + 1);
-      const consumer = await this.js.consumers.get(info.config.name, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start });
+      // Message gets go to the stream's leader alone (a consumer would be created through the cluster's
+      // metadata leader on every read); a window of them is in flight at once.
       const out: InboxEntry[] = [];
-      try {
-        // Retention may remove messages meanwhile: stop at the last one there was, not when `want` arrived.
-        const messages = await consumer.fetch({ max_messages: want, expires: 5_000 });
-        for await (const m of messages) {
-          out.push({ account, seq: m.seq, receivedAt: headerNumber(m, RECEIVED_AT), frame: m.string() });
-          if (out.length >= want || m.seq >= last) break;
+      for (let from = start; from < start + want; from += READ_WINDOW) {
+        const seqs = Array.from({ length: Math.min(READ_WINDOW, start + want - from) }, (_, i) => from + i);
+        const got = await Promise.all(seqs.map((seq) => this.jsm.streams.getMessage(info.config.name, { seq })));
+        for (const m of got) {
+          // A message retention removed meanwhile is skipped.
+          if (m !== null) out.push({ account, seq: m.seq, receivedAt: headerNumber(m, RECEIVED_AT), frame: fromUtf8.decode(m.data) });
         }
-      } finally {
-        await consumer.delete().catch(() => {});
       }
       return out;
     });
@@ -398,13 +399,22 @@ export class JetStreamInbox implements InboxEngine {
     const acks = await Promise.allSettled(pending);
     const failed = acks.find((a) => a.status === 'rejected');
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    const seqs = acks.map((a) => (a as PromiseFulfilledResult<PubAck>).value.seq);
-    if (seqs.some((s, i) => s !== expected[i])) {
+    const done = acks.map((a) => (a as PromiseFulfilledResult<PubAck>).value);
+    const seqs = done.map((ack) => ack.seq);
+    // A batch sent again (the caller did not learn of an earlier success) is answered with the numbers the
+    // server gave then, flagged as duplicates. A new message after a duplicate of its account would have been
+    // refused (its expected last sequence counted the duplicate), so everything is stored; the positions of
+    // those accounts are read again before their next append.
+    const repeated = new Set(batch.filter((_, i) => done[i]!.duplicate).map((item) => item.account));
+    if (batch.some((item, i) => !repeated.has(item.account) && seqs[i] !== expected[i])) {
       throw new SigError('SIG_ERR_INBOX_UNWRITABLE', 'the JetStream inbox numbered an append differently than expected; another writer may share its streams', {
         details: { servers: this.servers },
       });
     }
-    for (const [account, pos] of next) Object.assign(states.get(account)!, pos);
+    for (const [account, pos] of next) {
+      if (repeated.has(account)) this.accounts.delete(account);
+      else Object.assign(states.get(account)!, pos);
+    }
     return seqs;
   }
 
@@ -418,7 +428,10 @@ export class JetStreamInbox implements InboxEngine {
         headers: this.headersFor(item, state.total),
         expect: { lastSequence: state.last },
       });
-      if (!ack.duplicate) {
+      if (ack.duplicate) {
+        // Stored by an earlier attempt, possibly after this position was read: read it again.
+        this.accounts.delete(item.account);
+      } else {
         state.last = ack.seq;
         state.total += Buffer.byteLength(item.frame);
       }

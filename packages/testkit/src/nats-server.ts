@@ -1,11 +1,13 @@
 // A real NATS server with JetStream for tests: `startNatsServer()` runs the nats-server that scripts/setup.sh
 // installs (.cache/bin/nats-server) on a free 127.0.0.1 port with a fresh store directory, and
-// `startNatsCluster(3)` runs a cluster of them on loopback ports. The server picks its own free port (`-p -1`)
-// and prints it, so two tests never race for one. Every server stops when `stop()` is called and, failing
+// `startNatsCluster(3)` runs a cluster of them on loopback ports. A server picks its own free client port
+// (`-p -1`) and prints it, so two tests never race for one. Every server stops when `stop()` is called and, failing
 // that, when the test process exits; its store directory is removed with it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,10 +27,12 @@ export interface NatsServerOptions {
   pass?: string;
   /** Require this token from clients (instead of user and password). */
   token?: string;
+  /** Listen on this port (a restarted server where clients reconnect); a free one is picked otherwise. */
+  port?: number;
   /** Reuse a store directory (a restarted server keeps its streams); a fresh one is made otherwise. */
   storeDir?: string;
-  /** Cluster membership: the cluster's name, this server's name and the route URLs of the others. */
-  cluster?: { name: string; serverName: string; routes: string[] };
+  /** Cluster membership: the cluster's name, this server's name, its route port and the route URLs of all. */
+  cluster?: { name: string; serverName: string; routePort: number; routes: string[] };
   /** How long to wait for "Server is ready" (default 10 s). */
   readyTimeoutMs?: number;
 }
@@ -43,6 +47,8 @@ export interface NatsServer {
   pid: number;
   /** Everything the server logged. */
   readonly log: string[];
+  /** The first log line (already logged or to come) that matches, or a rejection after `timeoutMs` (default 10 s). */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Kill the server (SIGKILL unless told otherwise) and wait for it; the store directory is kept for a restart. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stop the server and remove its store directory (unless it was given). Idempotent. */
@@ -66,16 +72,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   installExitHook();
   const ownStore = options.storeDir === undefined;
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'nats-store-'));
-  const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', '-1', '-m', '0'];
+  const args = ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(options.port ?? -1), '-m', '0'];
   if (options.token !== undefined) args.push('--auth', options.token);
   if (options.user !== undefined) args.push('--user', options.user, '--pass', options.pass ?? '');
   if (options.cluster !== undefined) {
-    args.push('-n', options.cluster.serverName, '--cluster_name', options.cluster.name, '--cluster', 'nats://127.0.0.1:-1');
+    args.push('-n', options.cluster.serverName, '--cluster_name', options.cluster.name, '--cluster', `nats://127.0.0.1:${options.cluster.routePort}`);
     if (options.cluster.routes.length > 0) args.push('--routes', options.cluster.routes.join(','));
   }
   const child = spawn(natsServerPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   const log: string[] = [];
+  const logWaiters = new Set<(line: string) => void>();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));
   let port: number | undefined;
@@ -84,6 +91,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     const timer = setTimeout(() => reject(new Error(`nats-server did not become ready:\n${log.join('\n')}`)), options.readyTimeoutMs ?? 10_000);
     child.stderr!.pipe(split2()).on('data', (line: string) => {
       log.push(line);
+      for (const waiter of logWaiters) waiter(line);
       const client = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(line);
       if (client) port = Number(client[1]);
       const route = /Listening for route connections on 127\.0\.0\.1:(\d+)/.exec(line);
@@ -120,6 +128,23 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     storeDir,
     pid: child.pid!,
     log,
+    waitForLog(pattern, timeoutMs = 10_000) {
+      const seen = log.find((line) => pattern.test(line));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          logWaiters.delete(waiter);
+          reject(new Error(`nats-server logged nothing matching ${pattern} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (line: string) => {
+          if (!pattern.test(line)) return;
+          clearTimeout(timer);
+          logWaiters.delete(waiter);
+          resolve(line);
+        };
+        logWaiters.add(waiter);
+      });
+    },
     kill,
     async stop() {
       if (stopped) return;
@@ -148,16 +173,26 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** `size` clustered servers on loopback, each with its own store; JetStream replicates across them. */
-export async function startNatsCluster(size = 3, options: Omit<NatsServerOptions, 'cluster' | 'storeDir'> = {}): Promise<NatsCluster> {
+/**
+ * `size` clustered servers on loopback, each with its own store; JetStream replicates across them. Resolves
+ * once the cluster has a JetStream metadata leader.
+ */
+export async function startNatsCluster(size = 3, options: Omit<NatsServerOptions, 'cluster' | 'storeDir' | 'port'> = {}): Promise<NatsCluster> {
   const name = `test-${process.pid}-${Date.now().toString(36)}`;
+  // JetStream clustering wants every route configured up front, so the route ports are picked first (the
+  // client ports are still the servers' own choice).
+  const routePorts = await freePorts(size);
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`);
   const servers: NatsServer[] = [];
   try {
-    const seed = await startNatsServer({ ...options, cluster: { name, serverName: `${name}-0`, routes: [] } });
-    servers.push(seed);
-    for (let i = 1; i < size; i++) {
-      servers.push(await startNatsServer({ ...options, cluster: { name, serverName: `${name}-${i}`, routes: [seed.routeUrl!] } }));
-    }
+    const started = await Promise.allSettled(
+      routePorts.map((routePort, i) => startNatsServer({ ...options, cluster: { name, serverName: `${name}-${i}`, routePort, routes } })),
+    );
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    // Ready for JetStream once the servers have elected a metadata leader.
+    await Promise.any(servers.map((s) => s.waitForLog(/JetStream cluster new metadata leader/, 20_000)));
   } catch (err) {
     await Promise.all(servers.map((s) => s.stop()));
     throw err;
@@ -169,4 +204,20 @@ export async function startNatsCluster(size = 3, options: Omit<NatsServerOptions
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/** Ports nothing listens on right now, held open together so that they differ. */
+async function freePorts(count: number): Promise<number[]> {
+  const held = await Promise.all(
+    Array.from({ length: count }, () => {
+      const srv = createServer();
+      return new Promise<Server>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve(srv));
+      });
+    }),
+  );
+  const ports = held.map((srv) => (srv.address() as AddressInfo).port);
+  await Promise.all(held.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  return ports;
 }

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import { SigError, isSigError } from '@signal-broker/errors';
-import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, untrustedRecipients } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import type { Logger } from 'pino';
@@ -18,6 +17,7 @@ import type { ActorsDump } from './http/admin-routes.ts';
 import { RequestDrain } from './http/drain.ts';
 import { sendJson } from './http/respond.ts';
 import { addDashboardRoutes } from './dashboard/routes.ts';
+import { openInbox } from './inbox.ts';
 import { createRequestGuard } from './http/request-guard.ts';
 import { Router } from './http/router.ts';
 import { createHttpServer } from './http/server.ts';
@@ -108,13 +108,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
 
   // The inbox opens before anything else runs: a store that cannot be opened stops start-up with its reason
   // (a damaged file is left as it is), rather than running on and losing what arrives.
-  let engine: SqliteInbox | undefined;
-  if (config.inbox.engine === 'sqlite') {
-    engine = new SqliteInbox({ path: join(config.dataDir, 'inbox.db'), synchronous: config.inbox.synchronous });
-    log.info({ path: engine.path, synchronous: engine.synchronous }, 'inbox opened');
-  } else {
-    log.warn('the inbox is off (SIGNAL_BROKER_INBOX=off): a message that arrives while no client is attached is lost');
-  }
+  const engine = await openInbox(config, log);
 
   const broker = new Broker({
     logger,

@@ -33,6 +33,9 @@
 // message at a time until one succeeds whole. Appends already queued when one fails are refused without being
 // tried, so the caller holds them behind the failed one and order is kept.
 //
+// A message larger than the NATS server's max_payload (1 MiB unless configured) cannot be stored; signal-cli's
+// receive frames carry attachments by reference and stay far below it.
+//
 // Replication: `replicas` (default 1) is the streams' and the bucket's replication factor; an existing stream
 // keeps the factor it was created with. Deleting a stream by hand restarts its account's numbering at 1.
 import { randomUUID } from 'node:crypto';
@@ -146,6 +149,7 @@ export class JetStreamInbox implements InboxEngine {
   readonly replicas: number;
   readonly prefix: string;
   private readonly accounts = new Map<string, AccountState>();
+  private readonly loading = new Map<string, Promise<AccountState>>();
   private readonly ids = new WeakMap<AppendInput, string>();
   private readonly instance = randomUUID();
   private nextId = 0;
@@ -533,10 +537,19 @@ export class JetStreamInbox implements InboxEngine {
     return out;
   }
 
-  /** The account's stream (created on first use) and its position. */
-  private async accountState(account: string, known?: StreamInfo): Promise<AccountState> {
+  /** The account's stream (created on first use) and its position; one load per account at a time. */
+  private accountState(account: string, known?: StreamInfo): Promise<AccountState> {
     const cached = this.accounts.get(account);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return Promise.resolve(cached);
+    let loading = this.loading.get(account);
+    if (loading === undefined) {
+      loading = this.loadAccount(account, known).finally(() => this.loading.delete(account));
+      this.loading.set(account, loading);
+    }
+    return loading;
+  }
+
+  private async loadAccount(account: string, known: StreamInfo | undefined): Promise<AccountState> {
     let info = known ?? (await this.streamInfo(account));
     if (info === undefined) {
       const config: Partial<StreamConfig> & { name: string } = {

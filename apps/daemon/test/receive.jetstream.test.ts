@@ -1,7 +1,8 @@
 // The inbox in NATS JetStream (SIGNAL_BROKER_INBOX_URL), end to end with the bundled daemon, the fake
 // signal-cli and a real nats-server from the testkit: what arrives while no client is attached is stored in
 // NATS, a durable consumer gets it in order, and a second daemon with an empty data directory resumes the
-// consumer from NATS alone. NATS unreachable at start stops start-up before signal-cli is spawned.
+// consumer from NATS alone. An outage of NATS holds messages (not ready, not delivered) until it is back;
+// NATS unreachable at start stops start-up before signal-cli is spawned.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { startNatsServer } from '@signal-broker/testkit';
@@ -81,6 +82,37 @@ describe('receive with the inbox in NATS JetStream', () => {
       [21, 5_000],
       [22, 5_001],
     ]);
+  });
+
+  it('holds what arrives while NATS is down, not ready and not delivered, then stores and delivers it in order, once', async () => {
+    const own = await startNatsServer();
+    let restarted: NatsServer | undefined;
+    try {
+      const daemon = await start({ accounts: [A], env: { SIGNAL_BROKER_INBOX_URL: own.url } });
+      const compat = await open(daemon.wsUrl(A));
+      await daemon.control.emit({ account: A, count: 3, timestamp: 1_000 });
+      await until(() => compat.frames.length === 3);
+
+      await own.kill();
+      await daemon.control.emit({ account: A, count: 5, timestamp: 2_000 });
+      await daemon.waitForLog('the inbox cannot be written; received messages are held in memory and retried');
+      const ready = await fetch(`${daemon.baseUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { code?: string }).code).toBe('SIG_ERR_INBOX_UNWRITABLE');
+      expect(compat.frames).toHaveLength(3);
+
+      restarted = await startNatsServer({ port: own.port, storeDir: own.storeDir });
+      await until(() => compat.frames.length === 8, 20_000);
+      const stamps = compat.frames.map((f) => (JSON.parse(f) as { envelope: { timestamp: number } }).envelope.timestamp);
+      expect(stamps).toEqual([...range(1_000, 3), ...range(2_000, 5)]);
+      await until(async () => (await fetch(`${daemon.baseUrl}/readyz`)).status === 200);
+      const all = await open(`${daemon.wsUrl(A)}?consumer=audit&since=0`);
+      await until(() => all.frames.length === 8);
+      expect(durable(all.frames).map((f) => f.seq)).toEqual(range(1, 8));
+    } finally {
+      await restarted?.stop();
+      await own.stop();
+    }
   });
 
   it('stops start-up with exit 75 and a line naming the NATS address when NATS cannot be reached, before spawning signal-cli', async () => {

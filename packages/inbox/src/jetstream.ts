@@ -80,7 +80,7 @@ const DUPLICATE_WINDOW_NS = 10 * 60 * 1_000_000_000;
 /** Message gets in flight at once while reading. */
 const READ_WINDOW = 256;
 /** JetStream API error codes this engine tells apart. */
-const API = { streamNotFound: 10059, wrongLastSequence: 10071, insufficientResources: 10023, storageFailed: 10077 } as const;
+const API = { streamNotFound: 10059, wrongLastSequence: 10071, insufficientResources: 10023, storageExceeded: 10047, storageFailed: 10077 } as const;
 
 const on = (limit: number) => Number.isFinite(limit) && limit > 0;
 const utf8 = new TextEncoder();
@@ -114,7 +114,7 @@ function natsError(err: unknown, doing: string, servers: string, code: 'SIG_ERR_
   if (err instanceof SigError) return err;
   const message = (err as Error).message ?? String(err);
   const api = err instanceof JetStreamApiError ? err.code : undefined;
-  if (api === API.insufficientResources || api === API.storageFailed) {
+  if (api === API.insufficientResources || api === API.storageExceeded || api === API.storageFailed) {
     return new SigError('SIG_ERR_INBOX_UNWRITABLE', `the JetStream inbox at ${servers} cannot store more (${message}) while ${doing}`, {
       cause: err,
       details: { servers, jetstream: api },
@@ -292,7 +292,9 @@ export class JetStreamInbox implements InboxEngine {
           else await this.kv.update(key, String(seq), entry.revision);
           return seq;
         } catch (err) {
-          if (attempt >= 10) throw err;
+          // Someone else wrote it since it was read: read it again. Anything else is a failure.
+          const raced = err instanceof JetStreamApiError && err.code === API.wrongLastSequence;
+          if (!raced || attempt >= 10) throw err;
         }
       }
     });

@@ -6,10 +6,15 @@
 //
 // Figures: appends_per_s and p99_append_ms (one append call, i.e. one batch) for the engine with the default
 // `synchronous` setting (normal), the same for `--batch 1`, and the plain-file baseline's rate.
+//
+// `--engine jetstream` measures the NATS JetStream engine instead, against a nats-server on loopback that the
+// testkit starts (scripts/setup.sh installs it); each append call waits for the server's acknowledgements.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteInbox } from '../packages/inbox/src/index.ts';
+import { JetStreamInbox, SqliteInbox } from '../packages/inbox/src/index.ts';
+import { startNatsServer } from '../packages/testkit/src/nats-server.ts';
+import type { NatsServer } from '../packages/testkit/src/nats-server.ts';
 import type { SqliteSynchronous } from '../packages/inbox/src/index.ts';
 import { median, parseBenchArgs, percentile, progress, report, round } from './lib.ts';
 
@@ -66,6 +71,27 @@ function runEngine(dir: string, seconds: number, batch: number, synchronous: Sql
   return { appendsPerS: n / elapsed, p99Ms: percentile(latencies, 99) };
 }
 
+async function runJetStream(server: NatsServer, seconds: number, batch: number): Promise<Phase> {
+  const inbox = await JetStreamInbox.open({ servers: [server.url], prefix: `bench${Math.random().toString(36).slice(2)}` });
+  const latencies: number[] = [];
+  let n = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  while (performance.now() < end) {
+    const items = [];
+    const receivedAt = Date.now();
+    for (let i = 0; i < batch; i++, n++) items.push({ account: ACCOUNTS[n % ACCOUNTS.length]!, frame: frameOf(n), receivedAt });
+    const t0 = performance.now();
+    await inbox.append(items);
+    latencies.push(performance.now() - t0);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  await inbox.destroy();
+  await inbox.close();
+  latencies.sort((a, b) => a - b);
+  return { appendsPerS: n / elapsed, p99Ms: percentile(latencies, 99) };
+}
+
 function runFile(dir: string, seconds: number, batch: number): Phase {
   const path = join(dir, `log-${Math.random().toString(36).slice(2)}.ndjson`);
   const fd = openSync(path, 'a');
@@ -93,6 +119,7 @@ export async function run(argv: string[]): Promise<void> {
     rounds: { type: 'string', default: '3' },
     batch: { type: 'string', default: '32' },
     synchronous: { type: 'string', default: 'normal' },
+    engine: { type: 'string', default: 'sqlite' },
     dir: { type: 'string' },
   });
   const seconds = Number(args.seconds);
@@ -100,16 +127,19 @@ export async function run(argv: string[]): Promise<void> {
   const batch = Number(args.batch);
   const synchronous = args.synchronous as SqliteSynchronous;
   if (!['off', 'normal', 'full', 'extra'].includes(synchronous)) throw new Error('--synchronous takes off, normal, full or extra');
+  const engine = args.engine;
+  if (engine !== 'sqlite' && engine !== 'jetstream') throw new Error('--engine takes sqlite or jetstream');
   pool = Array.from({ length: POOL }, (_, n) => makeFrame(n));
   const dir = mkdtempSync(join(args.dir ?? tmpdir(), 'bench-inbox-'));
+  const server = engine === 'jetstream' ? await startNatsServer({ storeDir: join(dir, 'nats') }) : undefined;
   try {
     const batched: Phase[] = [];
     const single: Phase[] = [];
     const file: Phase[] = [];
     for (let r = 0; r < rounds; r++) {
       file.push(runFile(dir, seconds, batch));
-      batched.push(runEngine(dir, seconds, batch, synchronous));
-      single.push(runEngine(dir, seconds, 1, synchronous));
+      batched.push(server ? await runJetStream(server, seconds, batch) : runEngine(dir, seconds, batch, synchronous));
+      single.push(server ? await runJetStream(server, seconds, 1) : runEngine(dir, seconds, 1, synchronous));
       progress['rounds_done'] = r + 1;
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -117,10 +147,13 @@ export async function run(argv: string[]): Promise<void> {
     const appendsPerS = m(batched, 'appendsPerS');
     const fileRate = m(file, 'appendsPerS');
     report(
-      `inbox: SQLite (WAL, synchronous=${synchronous}) appends, ${batch} per transaction, vs a plain file, ${rounds} rounds of ${seconds} s`,
+      engine === 'jetstream'
+        ? `inbox: JetStream (nats-server on loopback, 1 replica) appends, ${batch} per call, vs a plain file, ${rounds} rounds of ${seconds} s`
+        : `inbox: SQLite (WAL, synchronous=${synchronous}) appends, ${batch} per transaction, vs a plain file, ${rounds} rounds of ${seconds} s`,
       {
         bench: 'inbox',
-        synchronous,
+        engine,
+        ...(engine === 'sqlite' ? { synchronous } : {}),
         batch,
         appends_per_s: Math.round(appendsPerS),
         p99_append_ms: round(m(batched, 'p99Ms'), 3),
@@ -132,6 +165,7 @@ export async function run(argv: string[]): Promise<void> {
       args.json,
     );
   } finally {
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

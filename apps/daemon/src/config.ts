@@ -86,7 +86,10 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
   SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: int(1, 1_000_000).default(DEFAULT_MAX_SUBSCRIBERS),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
-  SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'off']).default('sqlite'),
+  SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'jetstream', 'off']).optional(),
+  // nats://[user:pass@|token@]host:port[,nats://…]: the inbox lives in NATS JetStream (see inbox.ts).
+  SIGNAL_BROKER_INBOX_URL: z.string().optional(),
+  SIGNAL_BROKER_INBOX_REPLICAS: int(1, 5).optional(),
   SIGNAL_BROKER_INBOX_SYNCHRONOUS: z.enum(['off', 'normal', 'full', 'extra']).default('normal'),
   SIGNAL_BROKER_INBOX_MAX_MESSAGES: int(0, 1_000_000_000).default(100_000),
   SIGNAL_BROKER_INBOX_MAX_BYTES: int(0, 1_099_511_627_776).default(256 * 1024 * 1024),
@@ -178,7 +181,9 @@ export interface Config {
   /** Where signal-broker keeps its own state (the inbox database); default `<signal-cli config dir>/signal-broker`. */
   dataDir: string;
   inbox: {
-    engine: 'sqlite' | 'off';
+    engine: 'sqlite' | 'jetstream' | 'off';
+    /** Where the JetStream inbox lives (engine `jetstream` only). */
+    nats: Readonly<NatsInboxConfig> | undefined;
     /** SQLite's `synchronous` setting (see packages/inbox/src/sqlite.ts for what a crash can lose with each). */
     synchronous: 'off' | 'normal' | 'full' | 'extra';
     /** Per account; 0 turns a limit off. */
@@ -231,6 +236,16 @@ export interface Config {
   };
 }
 
+export interface NatsInboxConfig {
+  /** `nats://host:port` URLs, credentials removed (safe to log). */
+  servers: readonly string[];
+  user: string | undefined;
+  pass: string | undefined;
+  token: string | undefined;
+  /** Replication factor of the inbox's streams and bucket. */
+  replicas: number;
+}
+
 export const DAEMON_VERSION = '0.1.0';
 
 /**
@@ -279,7 +294,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
         'or bind to 127.0.0.1; or, if an authenticating reverse proxy guards this address, set SIGNAL_BROKER_INSECURE_NO_AUTH=true',
     );
   }
-  if (webhooks.length > 0 && e.SIGNAL_BROKER_INBOX === 'off') {
+  const inboxEngine = e.SIGNAL_BROKER_INBOX ?? (e.SIGNAL_BROKER_INBOX_URL === undefined ? 'sqlite' : 'jetstream');
+  const nats = parseInboxUrl(inboxEngine, e.SIGNAL_BROKER_INBOX_URL, e.SIGNAL_BROKER_INBOX_REPLICAS, problems);
+  if (webhooks.length > 0 && inboxEngine === 'off') {
     problems.push(
       'RECEIVE_WEBHOOK_URL / SIGNAL_BROKER_WEBHOOKS: webhooks read from the inbox, which SIGNAL_BROKER_INBOX=off turns off; turn the inbox on or remove the webhooks',
     );
@@ -339,7 +356,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     shutdownTimeoutMs: e.SIGNAL_BROKER_SHUTDOWN_TIMEOUT_MS,
     dataDir: e.SIGNAL_BROKER_DATA_DIR ?? join(configDir, 'signal-broker'),
     inbox: Object.freeze({
-      engine: e.SIGNAL_BROKER_INBOX,
+      engine: inboxEngine,
+      nats,
       synchronous: e.SIGNAL_BROKER_INBOX_SYNCHRONOUS,
       retention: Object.freeze({
         maxMessages: e.SIGNAL_BROKER_INBOX_MAX_MESSAGES,
@@ -367,6 +385,64 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxConnectionsPerAddress: e.SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS,
     }),
     maxSubscribersPerAccount: e.SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT,
+  });
+}
+
+/**
+ * SIGNAL_BROKER_INBOX_URL: one or more `nats://` URLs (a NATS cluster's servers), comma-separated. Credentials
+ * ride in the URL as NATS clients take them: `user:pass@` or a token alone (`token@`); when several URLs carry
+ * them, they must agree. Problems never repeat a password or token.
+ */
+function parseInboxUrl(
+  engine: 'sqlite' | 'jetstream' | 'off',
+  value: string | undefined,
+  replicas: number | undefined,
+  problems: string[],
+): Readonly<NatsInboxConfig> | undefined {
+  if (engine !== 'jetstream') {
+    if (value !== undefined) {
+      problems.push(`SIGNAL_BROKER_INBOX_URL: selects the JetStream inbox, but SIGNAL_BROKER_INBOX=${engine}; remove one of them`);
+    }
+    if (replicas !== undefined) problems.push('SIGNAL_BROKER_INBOX_REPLICAS: applies to the JetStream inbox only (set SIGNAL_BROKER_INBOX_URL)');
+    return undefined;
+  }
+  if (value === undefined) {
+    problems.push('SIGNAL_BROKER_INBOX=jetstream: needs SIGNAL_BROKER_INBOX_URL (nats://host:4222)');
+    return undefined;
+  }
+  const servers: string[] = [];
+  let credentials: { user?: string; pass?: string; token?: string } | undefined;
+  let conflicting = false;
+  for (const [i, raw] of value.split(',').map((v) => v.trim()).entries()) {
+    const shown = `URL ${i + 1}`;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      problems.push(`SIGNAL_BROKER_INBOX_URL: ${shown} is not a URL (expected nats://host:port)`);
+      continue;
+    }
+    if (url.protocol !== 'nats:' || url.hostname === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') {
+      // Nothing of it is repeated: a mistyped URL may hold its password where the host was expected.
+      problems.push(`SIGNAL_BROKER_INBOX_URL: ${shown} is not of the form nats://host:port (credentials as user:pass@ or token@, no path or query)`);
+      continue;
+    }
+    servers.push(`nats://${url.host}`);
+    if (url.username === '' && url.password === '') continue;
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    const these = url.password === '' ? { token: user } : { user, pass };
+    if (credentials === undefined) credentials = these;
+    else if (JSON.stringify(credentials) !== JSON.stringify(these)) conflicting = true;
+  }
+  if (conflicting) problems.push('SIGNAL_BROKER_INBOX_URL: the URLs carry different credentials; give the same ones to every server, or only to the first');
+  if (servers.length === 0) return undefined;
+  return Object.freeze({
+    servers: Object.freeze(servers),
+    user: credentials?.user,
+    pass: credentials?.pass,
+    token: credentials?.token,
+    replicas: replicas ?? 1,
   });
 }
 

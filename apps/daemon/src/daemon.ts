@@ -7,7 +7,6 @@ import { Broker, Inspection } from '@signal-broker/broker';
 import type { CallOptions } from '@signal-broker/broker';
 import type { CertificateInfo } from '@signal-broker/gateway';
 import { Authenticator, ConnectionLimits, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
-import { SqliteInbox } from '@signal-broker/inbox';
 import { buildOpenApi, withTrustMode } from '@signal-broker/rest-compat';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
@@ -18,6 +17,7 @@ import type { ActorsDump } from './admin/routes.ts';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
 import { addDashboardRoutes } from './dashboard/routes.ts';
+import { openInbox } from './inbox.ts';
 import { DaemonMetrics } from './metrics.ts';
 import { AccountSettingsStore } from './rest/account-settings.ts';
 import { BodyBudget } from './rest/body.ts';
@@ -81,13 +81,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
 
   // The inbox opens before anything else runs: a store that cannot be opened stops start-up with its reason
   // (a damaged file is left as it is), rather than running on and losing what arrives.
-  let engine: SqliteInbox | undefined;
-  if (config.inbox.engine === 'sqlite') {
-    engine = new SqliteInbox({ path: join(config.dataDir, 'inbox.db'), synchronous: config.inbox.synchronous });
-    log.info({ path: engine.path, synchronous: engine.synchronous }, 'inbox opened');
-  } else {
-    log.warn('the inbox is off (SIGNAL_BROKER_INBOX=off): a message that arrives while no client is attached is lost');
-  }
+  const engine = await openInbox(config, log);
 
   const broker = new Broker({
     logger,

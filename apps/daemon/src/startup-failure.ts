@@ -11,7 +11,7 @@ export const EXIT = {
   inboxCorrupt: 65,
   /** EX_CANTCREAT: the inbox cannot be written (read-only or full file system, no permission). */
   inboxUnwritable: 73,
-  /** EX_TEMPFAIL: the inbox is held by another process, or cannot be opened. */
+  /** EX_TEMPFAIL: the inbox is held by another process, or cannot be opened (NATS unreachable for the JetStream inbox). */
   inboxUnavailable: 75,
   /** EX_CONFIG: the configuration is invalid. */
   config: 78,
@@ -27,6 +27,15 @@ export function describeStartupFailure(err: unknown): StartupFailure {
   // The configuration was checked when it was loaded; this is a file that changed since (a TLS key).
   if (isSigError(err, 'SIG_ERR_CONFIG_INVALID')) return { exitCode: EXIT.config, line: `${err.code}: ${err.message}` };
   if (!isSigError(err) || !err.code.startsWith('SIG_ERR_INBOX_')) return { exitCode: EXIT.startFailed, line: null };
+  if (typeof err.details?.servers === 'string') {
+    // The JetStream inbox (SIGNAL_BROKER_INBOX_URL): NATS is missing, refuses us or has no JetStream.
+    return {
+      exitCode: err.code === 'SIG_ERR_INBOX_CORRUPT' ? EXIT.inboxCorrupt : EXIT.inboxUnavailable,
+      line:
+        `${err.code}: ${err.message}. Start NATS with JetStream (nats-server -js) at ${err.details.servers} and check the ` +
+        'credentials in SIGNAL_BROKER_INBOX_URL, or correct the URL, then start again; or unset SIGNAL_BROKER_INBOX_URL to keep the inbox in SQLite in the data directory',
+    };
+  }
   const path = typeof err.details?.path === 'string' ? err.details.path : 'the inbox database';
   const off = 'or set SIGNAL_BROKER_INBOX=off to run without an inbox (messages that arrive while no client is attached are then lost)';
   switch (err.code) {

@@ -58,6 +58,19 @@ export function inboxContract(name: string, makeStore: () => Promise<ContractSto
       expect(await engine.head('+15555550777')).toBe(0);
     });
 
+    it('numbers appends in the order they were called, also when each is called before the last one answered', async () => {
+      const { engine } = await fresh();
+      // The broker's feed does this with an engine that answers later: it does not wait between batches.
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        Promise.resolve(engine.append([{ account: i % 3 === 0 ? B : A, frame: frame(i + 1), receivedAt: 1_000 }])),
+      );
+      const seqs = (await Promise.all(calls)).map((s) => s[0]);
+      const forA = Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 3 !== 0);
+      expect(forA.map((i) => seqs[i])).toEqual(forA.map((_, n) => n + 1));
+      expect((await engine.read(A, 0, 100)).map((e) => e.frame)).toEqual(forA.map((i) => frame(i + 1)));
+      expect((await engine.read(B, 0, 100)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    });
+
     it('reads from a position, up to a limit', async () => {
       const { engine } = await fresh();
       await append(engine, Array.from({ length: 25 }, (_, i) => ({ account: A, frame: frame(i + 1) })));

@@ -1,5 +1,5 @@
 // Test kit: the fake signal-cli (executable, scenario and control channel), notification fixtures and a
-// small process driver for JSON-RPC over stdio.
+// small process driver for JSON-RPC over stdio, small disks and real NATS servers for fault and engine tests.
 import { fileURLToPath } from 'node:url';
 
 export { FakeControl, FakeControlError } from './control.ts';
@@ -16,3 +16,5 @@ export { mountSmallDisk, smallDiskSupport } from './small-disk.ts';
 export type { SmallDisk } from './small-disk.ts';
 export { createTestCertificate, opensslSupport } from './certificates.ts';
 export type { TestCertificate } from './certificates.ts';
+export { natsServerPath, natsServerSupport, startNatsCluster, startNatsServer } from './nats-server.ts';
+export type { NatsCluster, NatsServer, NatsServerOptions } from './nats-server.ts';

@@ -8,9 +8,9 @@
 // daemon, `--big-mib` bodies (default 90 MiB) are sent one alone and four at once while a client polls
 // /livez, whose slowest answer shows how long the daemon's event loop stalled, and the daemon's peak RSS
 // during each (the peak is reset before each) is read after it. Authentication: the same text sends go,
-// round by round in turn, to the daemon above (no tokens) and to a second one with
-// `--tokens` API tokens configured (the client sends the last as `Authorization: Bearer`), so the ratio is
-// what checking a token costs a send.
+// round by round in turn, to two fresh daemons started alike, one without tokens and one with `--tokens` API
+// tokens configured (the client sends the last as `Authorization: Bearer`), so the ratio is what checking a
+// token costs a send.
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,8 +138,17 @@ export async function run(argv: string[]): Promise<void> {
       scenario,
       env: { SIGNAL_BROKER_API_TOKENS: tokens.map((t, i) => `${t} name=bench-${i}`).join(';') },
     });
+    // Fresh, like the one with tokens: the daemon above has grown its heap on the attachment sends.
+    const withoutTokens = await startServer('daemon', ACCOUNTS, { scenario });
     const token = tokens.at(-1)!;
     let authFailures = 0;
+    const viaRestNoAuth = async () => {
+      const k = n++;
+      const account = ACCOUNTS[k % ACCOUNTS.length]!;
+      const recipient = recipients[Math.floor(k / ACCOUNTS.length) % recipients.length]!;
+      const body = JSON.stringify({ number: account, recipients: [recipient], message: `bench ${k}` });
+      if ((await post(agent, withoutTokens.port, '/v2/send', body)) !== 201) authFailures++;
+    };
     const viaRestAuth = async () => {
       const k = n++;
       const account = ACCOUNTS[k % ACCOUNTS.length]!;
@@ -152,13 +161,14 @@ export async function run(argv: string[]): Promise<void> {
       const on = (sides[`on_${concurrency}`] = [] as Sample[]);
       const off = (sides[`off_${concurrency}`] = [] as Sample[]);
       await drive(viaRestAuth, concurrency, 0.5);
+      await drive(viaRestNoAuth, concurrency, 0.5);
       for (let i = 0; i < rounds; i++) {
         // Alternate which side goes first, so a drift in the machine's load favours neither.
         if (i % 2 === 0) {
           on.push(await drive(viaRestAuth, concurrency, seconds));
-          off.push(await drive(viaRest, concurrency, seconds));
+          off.push(await drive(viaRestNoAuth, concurrency, seconds));
         } else {
-          off.push(await drive(viaRest, concurrency, seconds));
+          off.push(await drive(viaRestNoAuth, concurrency, seconds));
           on.push(await drive(viaRestAuth, concurrency, seconds));
         }
       }
@@ -172,6 +182,7 @@ export async function run(argv: string[]): Promise<void> {
     auth.auth_tokens = tokenCount;
     auth.auth_failures = authFailures;
     await withTokens.stop();
+    await withoutTokens.stop();
   }
   const mem = daemon.memory();
   agent.destroy();

@@ -1,0 +1,166 @@
+// Several daemons on one NATS (SIGNAL_BROKER_INBOX_URL), each with its own signal-cli and accounts: daemon A
+// owns +A, daemon B owns +B. Every daemon serves every account: B's clients of +A get exactly what A's
+// clients get (the same stored frame text, the same order), by WebSocket, durable consumer, pull, SSE and
+// webhook; calls for +A made at B travel to A over NATS and answer as at A; without an owner B answers 503.
+// Real nats-server and real daemons with the fake signal-cli; nothing is mocked.
+import { startNatsServer } from '@signal-broker/testkit';
+import type { NatsServer } from '@signal-broker/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, startDaemon, until } from './harness.ts';
+import type { DaemonHandle, RecordingClient } from './harness.ts';
+import { RecordedEventSource } from './sse-client.ts';
+import { api, startReceiver } from './webhook-receiver.ts';
+import type { Receiver } from './webhook-receiver.ts';
+
+const A = '+15555550123';
+const B = '+4915112345678';
+const C = '+15555550100';
+
+interface Reply {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+async function post(d: DaemonHandle, path: string, body: unknown, requestId?: string): Promise<Reply> {
+  const res = await fetch(d.baseUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(requestId === undefined ? {} : { 'x-request-id': requestId }) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+interface AccountRow {
+  account: string;
+  role?: string;
+}
+const roleOf = async (d: DaemonHandle, account: string) =>
+  ((await d.actors()).broker.accounts as AccountRow[]).find((a) => a.account === account)?.role;
+const accountOf = (frame: string) => (JSON.parse(frame) as { account?: string; message?: { account: string } }).account ?? (JSON.parse(frame) as { message: { account: string } }).message.account;
+
+describe('several daemons on one NATS: every daemon serves every account', () => {
+  let nats: NatsServer;
+  let a: DaemonHandle;
+  let b: DaemonHandle;
+  const clients: RecordingClient[] = [];
+  const sources: RecordedEventSource[] = [];
+  const receivers: Receiver[] = [];
+  const env = () => ({ SIGNAL_BROKER_INBOX_URL: nats.url, SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: '500' });
+  const open = async (url: string) => {
+    const c = await connect(url);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    [a, b] = await Promise.all([startDaemon({ accounts: [A], env: env() }), startDaemon({ accounts: [B], env: env() })]);
+    // Each learns the other's account from the inbox streams (created when an account becomes owned).
+    await until(async () => (await roleOf(b, A)) === 'remote' && (await roleOf(a, B)) === 'remote', 15_000);
+  }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) c.ws.terminate();
+    for (const s of sources) s.close();
+    for (const r of receivers) await r.close();
+    await Promise.all([a?.dispose(), b?.dispose()]);
+    await nats?.stop();
+  });
+
+  it('serves +A on B exactly as A does: WebSocket, durable consumer with since=, SSE, webhook and pull; +B clients see only +B', async () => {
+    expect(await roleOf(a, A)).toBe('owned');
+    expect(await roleOf(b, B)).toBe('owned');
+    const onA = await open(a.wsUrl(A));
+    const onB = await open(b.wsUrl(A));
+    const bOnA = await open(a.wsUrl(B));
+    const sse = new RecordedEventSource(`${b.baseUrl}/v1/events/${encodeURIComponent(A)}`);
+    sources.push(sse);
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    expect((await api(b, 'POST', '/v1/webhooks', { url: receiver.url, accounts: [A] })).status).toBe(201);
+    await until(async () => (await b.actors()).broker.accounts.some((x) => (x as { subscribers: unknown[]; account: string }).account === A && (x as { subscribers: unknown[] }).subscribers.length === 2));
+
+    await a.control.emit({ account: A, count: 20, timestamp: 1_000 });
+    await b.control.emit({ account: B, count: 3, timestamp: 9_000 });
+    await until(() => onA.frames.length === 20 && onB.frames.length === 20 && sse.messages.length === 20 && receiver.delivered().length === 20 && bOnA.frames.length === 3);
+    // The same stored frame text, in the same order.
+    expect(onB.frames).toEqual(onA.frames);
+    expect(onA.frames.map((f) => (JSON.parse(f) as { envelope: { timestamp: number } }).envelope.timestamp)).toEqual(Array.from({ length: 20 }, (_, i) => 1_000 + i));
+    expect(sse.messages.map((m) => m.data)).toEqual(onA.frames);
+    expect(sse.messages.map((m) => Number(m.id))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(receiver.delivered().map((d) => d.body)).toHaveLength(20);
+    for (const [i, d] of receiver.delivered().entries()) expect(d.body).toContain(onA.frames[i]!);
+    // Every frame belongs to one account: the +B client on A has +B's three and nothing of +A.
+    expect(bOnA.frames.map(accountOf)).toEqual([B, B, B]);
+    expect(onB.frames.every((f) => accountOf(f) === A)).toBe(true);
+
+    // A durable consumer from the start, on each daemon: byte-identical.
+    const durableA = await open(`${a.wsUrl(A)}?consumer=audit&since=0`);
+    const durableB = await open(`${b.wsUrl(A)}?consumer=bot&since=5`);
+    await until(() => durableA.frames.length === 20 && durableB.frames.length === 15);
+    expect(durableB.frames).toEqual(durableA.frames.slice(5));
+    expect(durableB.frames.map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 6));
+
+    // Pull: the compatibility clients leave, five more arrive; each daemon's pull returns them, identically.
+    onA.ws.close();
+    onB.ws.close();
+    await Promise.all([onA.closed, onB.closed]);
+    await a.control.emit({ account: A, count: 5, timestamp: 2_000 });
+    await until(() => durableB.frames.length === 20);
+    const pull = async (d: DaemonHandle) => (await fetch(`${d.baseUrl}/v1/receive/${encodeURIComponent(A)}?timeout=0`)).text();
+    const [pulledA, pulledB] = [await pull(a), await pull(b)];
+    expect((JSON.parse(pulledB) as unknown[]).length).toBe(5);
+    expect(pulledB).toBe(pulledA);
+  });
+
+  it('forwards calls for +A made at B to A: same status and body, the request id travels, errors keep their code, order is kept', async () => {
+    const send = { number: A, recipients: [C], message: 'hello' };
+    await a.control.clearRequests();
+    await b.control.clearRequests();
+    const local = await post(a, '/v2/send', send, 'local-1');
+    const forwarded = await post(b, '/v2/send', send, 'forwarded-1');
+    expect(local.status).toBe(201);
+    expect(forwarded.status).toBe(201);
+    expect(Object.keys(forwarded.json).sort()).toEqual(Object.keys(local.json).sort());
+    const ids = (await a.control.requestIds({ method: 'send' })).send ?? [];
+    expect(ids.some((id) => id.includes('forwarded-1'))).toBe(true);
+    expect((await b.control.requests()).filter((r) => r.method === 'send')).toEqual([]);
+    const line = await a.waitForLog('forwarded call answered', (l) => (l as { requestId?: string }).requestId === 'forwarded-1');
+    expect(line).toMatchObject({ method: 'send', ok: true });
+
+    // An error from A's signal-cli: the same status and body through B as at A.
+    await a.control.inject({ method: 'send', preset: 'rateLimit', token: 'challenge-1', times: 2 });
+    const errLocal = await post(a, '/v2/send', send);
+    const errForwarded = await post(b, '/v2/send', send);
+    expect(errLocal.status).toBe(429);
+    expect(errForwarded).toEqual(errLocal);
+    expect(errForwarded.json).toMatchObject({ code: 'SIG_ERR_SIGNAL_RATE_LIMIT', challenge_tokens: ['challenge-1'], account: A });
+
+    // Sends to one conversation through B reach A's signal-cli in the order B accepted them.
+    await a.control.delay('send', 40);
+    await a.control.clearRequests();
+    const pending: Array<Promise<Reply>> = [];
+    for (let i = 0; i < 8; i++) {
+      pending.push(post(b, '/v2/send', { ...send, message: `m${i}` }, `order-${i}`));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual(Array(8).fill(201));
+    const seen = (await a.control.requests()).filter((r) => r.method === 'send').map((r) => (r.params as { message: string }).message);
+    expect(seen).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}`));
+    await a.control.delay('send', 0);
+  });
+
+  it('answers 503 SIG_ERR_CLUSTER_NO_OWNER at B once A is gone, at once; receiving +A on B goes on from what is stored', async () => {
+    expect(await a.stop()).toBe(0);
+    const started = Date.now();
+    const r = await post(b, '/v2/send', { number: A, recipients: [C], message: 'nobody' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.status).toBe(503);
+    expect(r.json.code).toBe('SIG_ERR_CLUSTER_NO_OWNER');
+    expect(String(r.json.error)).toContain(A);
+    expect(String(r.json.error)).toContain('no daemon');
+    const all = await open(`${b.wsUrl(A)}?consumer=late&since=0`);
+    await until(() => all.frames.length === 25);
+    expect(all.frames.map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+});

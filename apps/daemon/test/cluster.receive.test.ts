@@ -3,6 +3,9 @@
 // clients get (the same stored frame text, the same order), by WebSocket, durable consumer, pull, SSE and
 // webhook; calls for +A made at B travel to A over NATS and answer as at A; without an owner B answers 503.
 // Real nats-server and real daemons with the fake signal-cli; nothing is mocked.
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { JetStreamInbox } from '@signal-broker/inbox';
 import { startNatsServer } from '@signal-broker/testkit';
 import type { NatsServer } from '@signal-broker/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +151,30 @@ describe('several daemons on one NATS: every daemon serves every account', () =>
     const seen = (await a.control.requests()).filter((r) => r.method === 'send').map((r) => (r.params as { message: string }).message);
     expect(seen).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}`));
     await a.control.delay('send', 0);
+  });
+
+  it('serves an account as soon as its inbox appears, and removes it (4004) when its inbox is deleted', async () => {
+    const X = '+15555550777';
+    const writer = await JetStreamInbox.open({ servers: [nats.url] });
+    try {
+      await writer.append([1, 2].map((n) => ({ account: X, frame: `{"envelope":{"timestamp":${n}},"account":"${X}"}`, receivedAt: n })));
+      await until(async () => (await roleOf(b, X)) === 'remote');
+      const x = await open(`${b.wsUrl(X)}?consumer=x&since=0`);
+      await until(() => x.frames.length === 2);
+      await writer.append([{ account: X, frame: `{"envelope":{"timestamp":3},"account":"${X}"}`, receivedAt: 3 }]);
+      await until(() => x.frames.length === 3);
+      expect(x.frames.map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual([1, 2, 3]);
+      const nc = await natsConnect({ servers: nats.url });
+      try {
+        await (await jetstreamManager(nc)).streams.delete('signal-broker-inbox-_2b15555550777');
+      } finally {
+        await nc.close();
+      }
+      expect((await x.closed).code).toBe(4004);
+      expect(await roleOf(b, X)).toBeUndefined();
+    } finally {
+      await writer.close();
+    }
   });
 
   it('answers 503 SIG_ERR_CLUSTER_NO_OWNER at B once A is gone, at once; receiving +A on B goes on from what is stored', async () => {

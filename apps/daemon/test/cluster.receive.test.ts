@@ -49,7 +49,7 @@ describe('several daemons on one NATS: every daemon serves every account', () =>
   const clients: RecordingClient[] = [];
   const sources: RecordedEventSource[] = [];
   const receivers: Receiver[] = [];
-  const env = () => ({ SIGNAL_BROKER_INBOX_URL: nats.url, SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: '500' });
+  const env = () => ({ SIGNAL_BROKER_INBOX_URL: nats.url, SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: '500', SIGNAL_BROKER_REQUEST_TIMEOUT_MS: '1500' });
   const open = async (url: string) => {
     const c = await connect(url);
     clients.push(c);
@@ -150,6 +150,20 @@ describe('several daemons on one NATS: every daemon serves every account', () =>
     expect((await Promise.all(pending)).map((r) => r.status)).toEqual(Array(8).fill(201));
     const seen = (await a.control.requests()).filter((r) => r.method === 'send').map((r) => (r.params as { message: string }).message);
     expect(seen).toEqual(Array.from({ length: 8 }, (_, i) => `m${i}`));
+
+    // The deadline travels with the call: A's signal-cli does not answer in time, and B answers what A
+    // answers, when A does (1.5 s), not after a deadline of its own.
+    await a.control.delay('send', 4_000);
+    const began = Date.now();
+    let took = 0;
+    const [slowLocal, slowForwarded] = await Promise.all([
+      post(a, '/v2/send', { ...send, recipients: ['+15555550101'] }),
+      post(b, '/v2/send', { ...send, recipients: ['+15555550102'] }).finally(() => (took = Date.now() - began)),
+    ]);
+    expect(slowLocal.status).toBe(504);
+    expect(slowForwarded).toEqual(slowLocal);
+    expect(took).toBeGreaterThanOrEqual(1_400);
+    expect(took).toBeLessThan(3_400);
     await a.control.delay('send', 0);
   });
 
@@ -189,5 +203,29 @@ describe('several daemons on one NATS: every daemon serves every account', () =>
     const all = await open(`${b.wsUrl(A)}?consumer=late&since=0`);
     await until(() => all.frames.length === 25);
     expect(all.frames.map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+});
+
+describe('several daemons on one NATS: NATS unreachable', () => {
+  it('answers 503 SIG_ERR_CLUSTER_UNAVAILABLE for a call to a remote account while NATS is down', async () => {
+    const nats = await startNatsServer();
+    const X = '+15555550888';
+    let d: DaemonHandle | undefined;
+    try {
+      d = await startDaemon({ accounts: [B], env: { SIGNAL_BROKER_INBOX_URL: nats.url, SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: '500' } });
+      const writer = await JetStreamInbox.open({ servers: [nats.url] });
+      await writer.prepare(X);
+      await writer.close();
+      await until(async () => (await roleOf(d!, X)) === 'remote');
+      await nats.kill();
+      await d.waitForLog('lost NATS; calls for accounts other daemons own answer 503 until it is back');
+      const r = await post(d, '/v2/send', { number: X, recipients: [C], message: 'no NATS' });
+      expect(r.status).toBe(503);
+      expect(r.json.code).toBe('SIG_ERR_CLUSTER_UNAVAILABLE');
+      expect(String(r.json.error)).toContain(`nats://127.0.0.1:${nats.port}`);
+    } finally {
+      await d?.dispose();
+      await nats.stop();
+    }
   });
 });

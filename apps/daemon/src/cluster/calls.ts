@@ -174,8 +174,13 @@ export class CallForwarding {
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.o.connection.status()) {
-      if (s.type === 'disconnect') this.connected = false;
-      else if (s.type === 'reconnect') this.connected = true;
+      if (s.type === 'disconnect' && this.connected) {
+        this.connected = false;
+        this.log.warn({ code: 'SIG_ERR_CLUSTER_UNAVAILABLE', servers: this.o.servers }, 'lost NATS; calls for accounts other daemons own answer 503 until it is back');
+      } else if (s.type === 'reconnect' && !this.connected) {
+        this.connected = true;
+        this.log.info({ servers: this.o.servers }, 'NATS is back; calls for accounts other daemons own are forwarded again');
+      }
     }
   }
 }

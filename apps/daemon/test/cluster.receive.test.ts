@@ -139,6 +139,13 @@ describe('several daemons on one NATS: every daemon serves every account', () =>
     expect(errForwarded).toEqual(errLocal);
     expect(errForwarded.json).toMatchObject({ code: 'SIG_ERR_SIGNAL_RATE_LIMIT', challenge_tokens: ['challenge-1'], account: A });
 
+    // A call larger than NATS carries in one message (1 MiB by default) is refused at B with 413, and says why.
+    const big = { ...send, base64_attachments: [Buffer.alloc(1_200_000, 7).toString('base64')] };
+    const tooBig = await post(b, '/v2/send', big);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.json).toMatchObject({ code: 'SIG_ERR_HTTP_BODY_TOO_LARGE' });
+    expect(String(tooBig.json.error)).toContain('max_payload');
+
     // Sends to one conversation through B reach A's signal-cli in the order B accepted them.
     await a.control.delay('send', 40);
     await a.control.clearRequests();

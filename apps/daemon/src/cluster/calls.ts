@@ -100,8 +100,18 @@ export class CallForwarding {
     }
     const timeoutMs = options.timeoutMs ?? 60_000;
     const request: CallRequest = { method, timeoutMs, ...(params === undefined ? {} : { params }), ...(options.requestId === undefined ? {} : { requestId: options.requestId }) };
+    const payload = JSON.stringify(request);
+    const max = this.o.connection.info?.max_payload;
+    if (max !== undefined && Buffer.byteLength(payload) > max) {
+      // A large attachment: NATS carries at most max_payload bytes in one message (1 MiB unless configured).
+      return Promise.reject(
+        new SigError('SIG_ERR_HTTP_BODY_TOO_LARGE', `the call for ${account} is larger than NATS carries (max_payload ${max} bytes); send it to the daemon that owns the account, or raise max_payload`, {
+          details: { maxPayload: max },
+        }),
+      );
+    }
     // Synchronous up to the publish: no await before `request`.
-    return this.o.connection.request(this.subject(account), JSON.stringify(request), { timeout: timeoutMs + (this.o.graceMs ?? 2_000) }).then(
+    return this.o.connection.request(this.subject(account), payload, { timeout: timeoutMs + (this.o.graceMs ?? 2_000) }).then(
       (msg) => {
         const reply = msg.json<CallReply>();
         if ('ok' in reply) return reply.result;
@@ -142,18 +152,30 @@ export class CallForwarding {
       if (requestId !== undefined) options.requestId = requestId;
       running = broker.call(account, method, request.params, options);
     }
-    running.then(
-      (result) => {
-        msg.respond(JSON.stringify({ ok: true, result }));
-        log.info({ ok: true, ms: Math.round(performance.now() - started) }, 'forwarded call answered');
-      },
-      (err: unknown) => {
-        const e = isSigError(err) ? err : new SigError('SIG_ERR_INTERNAL', 'the forwarded call failed unexpectedly', { cause: err });
-        if (!isSigError(err)) log.error({ err }, 'forwarded call failed unexpectedly');
-        msg.respond(JSON.stringify({ error: toWire(e) }));
-        log.info({ ok: false, code: e.code, ms: Math.round(performance.now() - started) }, 'forwarded call answered');
-      },
-    );
+    const fail = (err: unknown) => {
+      const e = isSigError(err) ? err : new SigError('SIG_ERR_INTERNAL', 'the forwarded call failed unexpectedly', { cause: err });
+      if (!isSigError(err)) log.error({ err }, 'forwarded call failed unexpectedly');
+      this.reply(msg, { error: toWire(e) }, log);
+      log.info({ ok: false, code: e.code, ms: Math.round(performance.now() - started) }, 'forwarded call answered');
+    };
+    running.then((result) => {
+      if (!this.reply(msg, { ok: true, result }, log)) {
+        fail(new SigError('SIG_ERR_HTTP_BODY_TOO_LARGE', `the answer to ${method} is larger than NATS carries; ask the daemon that owns the account`));
+        return;
+      }
+      log.info({ ok: true, ms: Math.round(performance.now() - started) }, 'forwarded call answered');
+    }, fail);
+  }
+
+  /** Send a reply; false when NATS refused it (larger than max_payload, or the connection closed). */
+  private reply(msg: Msg, body: CallReply, log: Logger): boolean {
+    try {
+      msg.respond(JSON.stringify(body));
+      return true;
+    } catch (err) {
+      log.warn({ err }, 'could not send the answer to a forwarded call');
+      return false;
+    }
   }
 
   private requestError(err: unknown, account: string, method: string, timeoutMs: number): SigError {

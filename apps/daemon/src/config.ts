@@ -96,6 +96,8 @@ const schema = z.object({
   SIGNAL_BROKER_INBOX_MAX_AGE_MS: int(0, 3_153_600_000_000).default(30 * 24 * 60 * 60 * 1000),
   SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS: int(100, 86_400_000).default(60_000),
   SIGNAL_BROKER_INBOX_HOLD_MAX: int(1, 10_000_000).default(10_000),
+  // Several daemons on one NATS: how often the accounts with an inbox are listed (besides the advisories).
+  SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: int(100, 3_600_000).default(5_000),
   SIGNAL_BROKER_WEBHOOKS: z.string().optional(),
   SIGNAL_BROKER_WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(10_000),
   SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS: int(1, 3_600_000).default(1_000),
@@ -191,6 +193,8 @@ export interface Config {
     retentionIntervalMs: number;
     /** Messages held in memory while the inbox cannot be written, before signal-cli is no longer read. */
     holdMax: number;
+    /** JetStream: how often the accounts with an inbox (served here even when another daemon owns them) are listed. */
+    discoveryIntervalMs: number;
   };
   webhooks: {
     /** RECEIVE_WEBHOOK_URL and SIGNAL_BROKER_WEBHOOKS, with ids derived from their definitions. */
@@ -366,6 +370,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       }),
       retentionIntervalMs: e.SIGNAL_BROKER_INBOX_RETENTION_INTERVAL_MS,
       holdMax: e.SIGNAL_BROKER_INBOX_HOLD_MAX,
+      discoveryIntervalMs: e.SIGNAL_BROKER_CLUSTER_DISCOVERY_MS,
     }),
     webhooks: Object.freeze({
       configured: Object.freeze(webhooks),

@@ -8,6 +8,7 @@ import type { CallOptions } from '@signal-broker/broker';
 import type { CertificateInfo } from '@signal-broker/gateway';
 import { Authenticator, ConnectionLimits, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
 import { buildOpenApi, withTrustMode } from '@signal-broker/rest-compat';
+import { JetStreamInbox } from '@signal-broker/inbox';
 import { SignalCli, timeoutForMethod } from '@signal-broker/signal-cli';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
@@ -16,6 +17,8 @@ import { addAdminRoutes } from './admin/routes.ts';
 import type { ActorsDump } from './admin/routes.ts';
 import type { Config } from './config.ts';
 import { DAEMON_VERSION } from './config.ts';
+import { CallForwarding } from './cluster/calls.ts';
+import { AccountDiscovery } from './cluster/discovery.ts';
 import { addDashboardRoutes } from './dashboard/routes.ts';
 import { openInbox } from './inbox.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -83,7 +86,15 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   // (a damaged file is left as it is), rather than running on and losing what arrives.
   const engine = await openInbox(config, log);
 
-  const broker = new Broker({
+  // Several daemons on one NATS (the JetStream inbox): every account with an inbox is served here; calls for
+  // accounts another daemon owns travel to it over NATS, and this daemon answers those for the accounts it owns.
+  const shared = engine instanceof JetStreamInbox ? engine : undefined;
+  const forwarding =
+    shared === undefined
+      ? undefined
+      : new CallForwarding({ connection: shared.connection, prefix: shared.prefix, servers: shared.servers, broker: () => broker, logger });
+
+  const broker: Broker = new Broker({
     logger,
     inspect: inspection.inspector('broker'),
     signalCli: signalCli.hosting,
@@ -99,6 +110,20 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
             onHoldFull: (full) => (full ? signalCli.pauseReceiving() : signalCli.resumeReceiving()),
           },
     execute,
+    ...(forwarding === undefined || shared === undefined
+      ? {}
+      : {
+          forward: (account, method, params, options) => forwarding.forward(account, method, params, options),
+          onOwnershipChange: (account, owned) => {
+            if (!owned) {
+              forwarding.disown(account);
+              return;
+            }
+            forwarding.own(account);
+            // Its inbox exists from now on, so the other daemons serve the account before its first message.
+            shared.prepare(account).catch((err: unknown) => log.warn({ err, accountTag: numberTag(account) }, 'could not create the inbox of an owned account yet'));
+          },
+        }),
     maxCallsInFlight: config.rest.accountMaxInFlight,
     maxSubscribers: config.maxSubscribersPerAccount,
     maxQueuedCalls: config.rest.accountMaxQueued,
@@ -121,10 +146,14 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         logger,
       })
     : undefined;
+  const discovery =
+    shared === undefined ? undefined : new AccountDiscovery({ engine: shared, broker, intervalMs: config.inbox.discoveryIntervalMs, logger });
   try {
     await broker.startInbox();
+    await discovery?.start();
     await webhooks?.start();
   } catch (err) {
+    discovery?.stop();
     await webhooks?.stop();
     await engine?.close();
     throw err;
@@ -285,6 +314,9 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     close() {
       closing ??= (async () => {
         log.info('shutting down');
+        // Other daemons' calls for the accounts owned here get "no owner" from now on, rather than a daemon that stops.
+        forwarding?.close();
+        discovery?.stop();
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         pull.closeAll();

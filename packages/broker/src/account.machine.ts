@@ -218,8 +218,9 @@ export function fanOutFrame(context: AccountContext, sinks: SinkRegistry, now: n
   let reached = 0;
   for (const id in context.subscribers) {
     const sub = context.subscribers[id]!;
-    // A subscriber still reading the inbox gets this message from there, in its turn.
-    if (sub.mode !== 'live') continue;
+    // A subscriber still reading the inbox gets this message from there, in its turn; one whose read of the
+    // inbox already reached this message (it was stored before its fan-out ran) has it.
+    if (sub.mode !== 'live' || (seq !== 0 && sub.position >= seq)) continue;
     const result = sinks.deliver(id, frame, seq);
     if (result === 'queued') {
       sub.framesDelivered++;

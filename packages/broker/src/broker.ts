@@ -1,6 +1,14 @@
 // The broker's front: the daemon talks to this class, which talks to the actors. It adds no locks and keeps
 // no subscriber lists or counters of its own: membership, delivery counters and call queues live in each
 // account actor, the sockets in the SinkRegistry, and the calls' promises (with their deadlines) here.
+//
+// Owned and remote accounts. An owned account is one this daemon's signal-cli has (`syncAccounts`,
+// `ownAccount`): its messages are appended here and its calls go to signal-cli through its actor. With an
+// inbox several daemons share (JetStream), an account another daemon owns is remote here
+// (`setRemoteAccounts`, from the accounts that have an inbox): it has an actor all the same, so every way of
+// receiving works unchanged, but its messages come from following the inbox (feed.ts) and its calls are
+// forwarded to the owner (`forward`, over NATS in the daemon), whose actor runs them. An account changes
+// role when ownership changes; it is removed (4004) only when it is neither owned nor has an inbox.
 import { SigError, isSigError } from '@signal-broker/errors';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
@@ -90,6 +98,13 @@ export interface BrokerOptions {
    * tells the accounts.
    */
   signalCli?: HostedSupervisor;
+  /**
+   * Makes a call for a remote account (one another daemon owns) at its owner. Without one, every account's
+   * calls go to this daemon's signal-cli.
+   */
+  forward?: CallExecutor;
+  /** An account became owned here (true) or stopped being owned (false). Must not throw. */
+  onOwnershipChange?: (account: string, owned: boolean) => void;
   inbox?: {
     engine: InboxEngine;
     retention: RetentionPolicy;
@@ -163,6 +178,8 @@ export interface SubscriberDump {
 
 export interface AccountDump {
   account: string;
+  /** `owned`: this daemon's signal-cli has it; `remote`: another daemon owns it (messages followed, calls forwarded). */
+  role: 'owned' | 'remote';
   /** The actor's id; it changes when a failed actor is replaced. */
   actorId: string;
   state: string;
@@ -206,6 +223,8 @@ export interface BrokerDump {
   supervisor: { actorId: string; state: unknown } | null;
   accounts: AccountDump[];
   unscoped: UnscopedDump;
+  /** Calls for remote accounts sent to their owners, and how many of those failed. */
+  forwarded: { calls: number; failed: number };
   inbox: FeedDump | null;
   totals: {
     accounts: number;
@@ -243,8 +262,17 @@ export class Broker {
   private readonly feed: Feed | undefined;
   private readonly onCallSettled: BrokerOptions['onCallSettled'];
   private readonly hostsSignalCli: boolean;
+  /** Accounts this daemon's signal-cli has. */
+  private owned = new Set<string>();
+  /** Accounts with an inbox in the shared store (owned here or elsewhere). */
+  private discovered = new Set<string>();
+  private readonly forward: CallExecutor | undefined;
+  private readonly onOwnershipChange: BrokerOptions['onOwnershipChange'];
+  private readonly forwarded = { calls: 0, failed: 0 };
 
   constructor(options: BrokerOptions) {
+    this.forward = options.forward;
+    this.onOwnershipChange = options.onOwnershipChange;
     this.hostsSignalCli = options.signalCli !== undefined;
     this.log = options.logger.child({ component: 'broker' });
     this.onCallSettled = options.onCallSettled;
@@ -335,17 +363,87 @@ export class Broker {
     for (const id of [...this.calls.keys()]) this.failCall(id, error);
   }
 
-  /** Make the set of account actors match signal-cli's `listAccounts`. */
+  /** Make the set of owned accounts match signal-cli's `listAccounts` (remote accounts keep their actors). */
   syncAccounts(accounts: ReadonlyArray<string>): void {
-    this.root.send({ type: 'accounts.sync', accounts: [...accounts] });
+    const before = new Set(this.owned);
+    this.owned = new Set(accounts);
+    this.root.send({ type: 'accounts.sync', accounts: [...new Set([...this.owned, ...this.discovered])] });
+    this.settleRoles(before);
   }
 
+  /** An account is owned here from now on (its signal-cli has it, or it was handed this daemon). */
   addAccount(account: string): void {
-    this.root.send({ type: 'account.add', account });
+    if (this.owned.has(account)) return;
+    const before = new Set(this.owned);
+    this.owned.add(account);
+    if (!this.hasAccount(account)) this.root.send({ type: 'account.add', account });
+    this.settleRoles(before);
   }
 
+  /** An account is no longer owned here: it becomes remote while it has an inbox, and is removed otherwise. */
   removeAccount(account: string): void {
-    this.root.send({ type: 'account.remove', account });
+    const before = new Set(this.owned);
+    this.owned.delete(account);
+    if (!this.discovered.has(account)) this.root.send({ type: 'account.remove', account });
+    this.settleRoles(before);
+  }
+
+  /** Ownership from outside (a lease won): same as `addAccount`. */
+  ownAccount(account: string): void {
+    this.addAccount(account);
+  }
+
+  /** Ownership given up (a lease lost): same as `removeAccount`. */
+  disownAccount(account: string): void {
+    this.removeAccount(account);
+  }
+
+  /**
+   * The accounts that have an inbox in the shared store, wherever they are owned. Those not owned here become
+   * remote accounts (an actor, fed by following the inbox); a remote account no longer listed is removed
+   * (its subscribers are closed with 4004). Where a newly seen account's inbox stands is read first, so its
+   * first subscribers start in the right place; that read failing rejects, with nothing changed.
+   */
+  async setRemoteAccounts(accounts: Iterable<string>): Promise<void> {
+    const wanted = new Set(accounts);
+    const feed = this.feed;
+    if (feed !== undefined) {
+      for (const account of wanted) if (!this.hasAccount(account)) await feed.load(account);
+    }
+    const before = new Set(this.owned);
+    this.discovered = wanted;
+    this.root.send({ type: 'accounts.sync', accounts: [...new Set([...this.owned, ...this.discovered])] });
+    this.settleRoles(before);
+  }
+
+  isOwned(account: string): boolean {
+    return this.owned.has(account);
+  }
+
+  /** An account served here whose signal-cli is another daemon's. */
+  isRemote(account: string): boolean {
+    return !this.owned.has(account) && this.hasAccount(account);
+  }
+
+  /** After a membership change: tell who asked about ownership changes, and follow exactly the remote accounts. */
+  private settleRoles(before: ReadonlySet<string>): void {
+    for (const account of new Set([...before, ...this.owned])) {
+      const now = this.owned.has(account);
+      if (before.has(account) === now) continue;
+      if (this.hasAccount(account)) this.accountLog(account).info({ role: now ? 'owned' : 'remote' }, now ? 'account is owned here' : 'account is served from another daemon');
+      try {
+        this.onOwnershipChange?.(account, now);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'ownership listener threw');
+      }
+    }
+    const feed = this.feed;
+    if (feed === undefined || !feed.canFollow) return;
+    for (const account of this.accounts()) {
+      if (this.owned.has(account)) void feed.unfollow(account);
+      else feed.follow(account);
+    }
+    for (const account of feed.followedAccounts()) if (!this.hasAccount(account)) void feed.unfollow(account);
   }
 
   hasAccount(account: string): boolean {
@@ -646,6 +744,7 @@ export class Broker {
    * method's default) counts from now, so time spent waiting in the queue counts against it.
    */
   call<T>(account: string, method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    if (this.forward !== undefined && this.isRemote(account)) return this.callRemote<T>(this.forward, account, method, params, options);
     const ref = this.ref(account);
     if (ref === undefined) return Promise.reject(new SigError('SIG_ERR_ACCOUNT_UNKNOWN', `account ${account} is not registered in signal-cli`));
     const calls = ref.getSnapshot().context.calls;
@@ -705,6 +804,42 @@ export class Broker {
       this.calls.set(callId, call);
       ref.send({ type: 'call.enqueue', callId, lane: laneOf(method, params), method });
     });
+  }
+
+  /**
+   * A call for a remote account goes to its owner at once, synchronously (so calls made in order are sent in
+   * order; the owner queues them in its account actor in arrival order). It carries its whole deadline; the
+   * owner counts it from arrival. The caller going away does not take it back.
+   */
+  private callRemote<T>(forward: CallExecutor, account: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions): Promise<T> {
+    if (options.signal?.aborted) return Promise.reject(abortedError(method));
+    const timeoutMs = options.timeoutMs ?? this.timeoutFor(method);
+    const arrived = performance.now();
+    this.forwarded.calls++;
+    const report = (ok: boolean) => {
+      if (!ok) this.forwarded.failed++;
+      try {
+        this.onCallSettled?.(account, method, performance.now() - arrived, ok, options.requestId);
+      } catch (err) {
+        this.log.error({ err, code: 'SIG_ERR_INTERNAL', method, requestId: options.requestId }, 'call listener threw');
+      }
+    };
+    let running: Promise<unknown>;
+    try {
+      running = forward(account, method, params, executorOptions(timeoutMs, options.requestId));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    return running.then(
+      (value) => {
+        report(true);
+        return value as T;
+      },
+      (err: unknown) => {
+        report(false);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -783,6 +918,7 @@ export class Broker {
       const oldest = ctx.calls.queued[0];
       accounts.push({
         account,
+        role: this.owned.has(account) ? 'owned' : 'remote',
         actorId: ref.id,
         state: typeof snap.value === 'string' ? snap.value : JSON.stringify(snap.value),
         cli: ctx.cli,
@@ -813,6 +949,7 @@ export class Broker {
       supervisor: supervisor === undefined ? null : { actorId: supervisor.id, state: (supervisor.getSnapshot() as { value?: unknown }).value ?? null },
       accounts,
       unscoped: { ...this.unscoped },
+      forwarded: { ...this.forwarded },
       inbox: this.feed?.dump() ?? null,
       totals: {
         accounts: accounts.length,

@@ -5,12 +5,18 @@
 // head and go live; the switch happens in a turn in which no message can arrive, so none is missed or sent
 // twice. Readers outside the actors (the pull endpoint, webhooks) use `read`, `waitFor` and `acknowledge`.
 //
+// A remote account (its messages are stored by another daemon sharing the inbox) is followed instead: the
+// engine's `follow` hands over what is stored after the account's head, and those entries take the same
+// path as this daemon's own appends once stored (`fanOutStored` below): head, fan-out with the stored
+// sequence number, waking readers. Nothing is appended a second time. An entry at or below the head was
+// delivered already (an overlap while an account changes from remote to owned or back) and is skipped.
+//
 // When the inbox cannot be written (full or read-only disk), received messages are held in memory, in order,
 // and neither stored nor delivered, and the append is retried; `state` says so for readiness checks. Past
 // `holdLimit` messages the `onHoldFull` hook runs (the daemon stops reading signal-cli, so further messages
 // stay on Signal's servers) until the backlog is stored.
 import { SigError, isSigError } from '@signal-broker/errors';
-import type { AppendInput, InboxEngine, InboxEntry, RetentionPolicy } from '@signal-broker/inbox';
+import type { AppendInput, InboxEngine, InboxEntry, InboxFollow, RetentionPolicy } from '@signal-broker/inbox';
 import { numberTag } from '@signal-broker/signal-conventions';
 import type { Logger } from 'pino';
 import { deliverStored, goLive, placeSubscriber } from './account.machine.ts';
@@ -56,6 +62,9 @@ export interface FeedDump {
   lastError: { code: string; message: string; at: number } | null;
   appends: number;
   appendFailures: number;
+  /** Messages of remote accounts received by following the inbox, and the accounts followed now. */
+  followed: number;
+  following: number;
   retention: RetentionPolicy & { lastRunAt: number | null; removedMessages: number; removedBytes: number };
 }
 
@@ -80,7 +89,9 @@ export class Feed {
   private chain: Promise<void> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
-  private readonly stats: Omit<FeedDump, 'engine' | 'held' | 'retention'> & { retention: FeedDump['retention'] };
+  private readonly stats: Omit<FeedDump, 'engine' | 'held' | 'retention' | 'following'> & { retention: FeedDump['retention'] };
+  /** Remote accounts being followed (or waiting to retry starting). */
+  private readonly follows = new Map<string, { handle: InboxFollow | undefined; retry: NodeJS.Timeout | undefined; stopped: boolean }>();
 
   constructor(options: FeedOptions) {
     this.o = options;
@@ -90,6 +101,7 @@ export class Feed {
       lastError: null,
       appends: 0,
       appendFailures: 0,
+      followed: 0,
       retention: { ...options.retention, lastRunAt: null, removedMessages: 0, removedBytes: 0 },
     };
   }
@@ -116,6 +128,7 @@ export class Feed {
   /** Stop the timers and write the shared positions; held messages are retried one last time. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await Promise.all([...this.follows.keys()].map((account) => this.unfollow(account)));
     for (const t of this.timers) clearInterval(t);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.pending.length > 0) this.flush();
@@ -187,7 +200,72 @@ export class Feed {
   }
 
   dump(): FeedDump {
-    return { engine: this.engine.kind, held: this.held.length, ...this.stats, retention: { ...this.stats.retention } };
+    return { engine: this.engine.kind, held: this.held.length, ...this.stats, following: this.follows.size, retention: { ...this.stats.retention } };
+  }
+
+  /** Whether the engine can follow accounts other daemons store (a shared engine such as JetStream). */
+  get canFollow(): boolean {
+    return this.engine.follow !== undefined;
+  }
+
+  /**
+   * Read where an account another daemon stores stands (its head and the shared position), for an account
+   * seen after start-up; before its actor exists, so its first subscribers start from the right place.
+   */
+  async load(account: string): Promise<void> {
+    const [head, shared] = await Promise.all([this.engine.head(account), this.engine.cursor(account, SHARED_CONSUMER)]);
+    const p = this.position(account);
+    if (head > p.head) p.head = head;
+    if (!this.persistedShared.has(account)) {
+      p.shared = Math.max(p.shared, shared ?? 0);
+      this.persistedShared.set(account, shared ?? 0);
+    }
+  }
+
+  /**
+   * Follow a remote account: what is stored after its head reaches its subscribers as if appended here.
+   * Starting is retried while the engine cannot be reached. Idempotent.
+   */
+  follow(account: string): void {
+    if (this.follows.has(account) || this.stopped || this.engine.follow === undefined) return;
+    const state: { handle: InboxFollow | undefined; retry: NodeJS.Timeout | undefined; stopped: boolean } = { handle: undefined, retry: undefined, stopped: false };
+    this.follows.set(account, state);
+    const start = () => {
+      state.retry = undefined;
+      const from = this.position(account).head;
+      this.engine.follow!(account, from, (entries) => {
+        if (state.stopped) return;
+        this.stats.followed += entries.length;
+        this.fanOutStored(entries);
+      }).then(
+        (handle) => {
+          if (state.stopped) void handle.stop();
+          else state.handle = handle;
+        },
+        (err: unknown) => {
+          if (state.stopped) return;
+          this.o.log.warn({ err, accountTag: numberTag(account) }, 'cannot follow the inbox of an account another daemon stores; retrying');
+          state.retry = setTimeout(start, RETRY_MS);
+          state.retry.unref();
+        },
+      );
+    };
+    start();
+  }
+
+  /** Stop following an account (it is owned here now, or gone). */
+  async unfollow(account: string): Promise<void> {
+    const state = this.follows.get(account);
+    if (state === undefined) return;
+    this.follows.delete(account);
+    state.stopped = true;
+    if (state.retry !== undefined) clearTimeout(state.retry);
+    await state.handle?.stop();
+  }
+
+  /** The accounts followed now. */
+  followedAccounts(): string[] {
+    return [...this.follows.keys()];
   }
 
   private flush(): void {
@@ -231,20 +309,28 @@ export class Feed {
       this.stats.state = 'ok';
       this.o.log.info({ stored: batch.length }, 'the inbox can be written again; held messages are stored and delivered');
     }
-    const woken = new Set<string>();
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]!;
-      const seq = seqs[i]!;
-      const p = this.position(item.account);
-      if (seq > p.head) p.head = seq;
-      this.o.fanOut(item.account, item.frame, seq);
-      woken.add(item.account);
-    }
-    for (const account of woken) this.wake(account);
+    this.fanOutStored(batch.map((item, i) => ({ account: item.account, frame: item.frame, seq: seqs[i]! })));
     if (this.holdFull && this.held.length === 0) {
       this.holdFull = false;
       this.o.onHoldFull?.(false);
     }
+  }
+
+  /**
+   * Messages that are stored, in sequence order (appended here, or followed from the engine): the head moves,
+   * each goes to the account's live subscribers with its sequence number, readers waiting for it wake up.
+   */
+  private fanOutStored(entries: ReadonlyArray<{ account: string; frame: string; seq: number }>): void {
+    const woken = new Set<string>();
+    for (const e of entries) {
+      const p = this.position(e.account);
+      // Followed accounts: delivered already (the follow and this daemon's own append overlapped).
+      if (e.seq <= p.head && this.follows.has(e.account)) continue;
+      if (e.seq > p.head) p.head = e.seq;
+      this.o.fanOut(e.account, e.frame, e.seq);
+      woken.add(e.account);
+    }
+    for (const account of woken) this.wake(account);
   }
 
   private appendFailed(err: unknown, batch: AppendInput[]): void {

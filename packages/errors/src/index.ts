@@ -82,6 +82,9 @@ export const errorCatalog = {
   SIG_ERR_INBOX_UNAVAILABLE: { status: 503, message: 'the inbox could not be opened' },
   SIG_ERR_INBOX_OFF: { status: 409, message: 'the inbox is turned off (SIGNAL_BROKER_INBOX=off)' },
   SIG_ERR_INBOX_BAD_POSITION: { status: 400, message: 'that sequence number is past the end of the account\'s inbox' },
+  // Several daemons on one NATS: calls for an account another daemon owns
+  SIG_ERR_CLUSTER_NO_OWNER: { status: 503, message: 'no daemon owns this account right now' },
+  SIG_ERR_CLUSTER_UNAVAILABLE: { status: 503, message: 'NATS cannot be reached, so the call cannot be forwarded to the daemon that owns the account' },
   SIG_ERR_WEBHOOK_NOT_FOUND: { status: 404, message: 'no such webhook' },
   SIG_ERR_WEBHOOK_BAD_URL: { status: 400, message: 'a webhook URL must be an absolute http or https URL' },
   SIG_ERR_WEBHOOK_CONFIGURED: { status: 409, message: 'this webhook comes from the configuration; remove it there' },

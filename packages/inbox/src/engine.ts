@@ -94,8 +94,35 @@ export interface InboxEngine {
 
   readonly records: RecordStore;
 
+  // ——— Optional: engines that several daemons share (JetStream). The SQLite engine has none of these. ———
+
+  /**
+   * Follow an account's inbox live: `onEntries` gets every message stored after `afterSeq`, by whichever
+   * daemon stored it, in sequence order, each once; gaps (a lost connection, a restarted server) are
+   * recovered by the engine. Resolves once following has started; rejects when it cannot start (the account
+   * has no inbox, the store is unreachable). `stop()` ends it; no call of `onEntries` follows.
+   */
+  follow?(account: string, afterSeq: number, onEntries: (entries: InboxEntry[]) => void): Promise<InboxFollow>;
+
+  /** Every account that has an inbox in the shared store, whoever created it. */
+  listAccounts?(): Promise<string[]>;
+
+  /** Make the account's inbox exist now, so other daemons see the account before its first message. */
+  prepare?(account: string): Promise<void>;
+
+  /**
+   * Calls `onChange` soon after an account's inbox is created or deleted anywhere (a hint: read `listAccounts()`
+   * again; hints can be missed while the store is unreachable). Returns a function that stops watching.
+   */
+  watchAccounts?(onChange: () => void): () => void;
+
   /** Flush and release the store. Nothing may be called after it. */
   close(): Promise<void>;
+}
+
+/** A running `follow`. */
+export interface InboxFollow {
+  stop(): Promise<void>;
 }
 
 /** The default retention: 100,000 messages, 256 MiB and 30 days per account, whichever is reached first. */

@@ -142,3 +142,69 @@ async function appendEventually(inbox: JetStreamInbox, batch: AppendInput[]): Pr
   }
   return undefined;
 }
+
+describe('JetStreamInbox shared by several daemons', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+  });
+  let n = 0;
+  const pair = async () => {
+    const prefix = `shared${++n}`;
+    const writer = await JetStreamInbox.open({ servers: [server.url], prefix });
+    const reader = await JetStreamInbox.open({ servers: [server.url], prefix });
+    cleanup.push(async () => {
+      await reader.close();
+      await writer.destroy();
+      await writer.close();
+    });
+    return { writer, reader };
+  };
+  const waitFor = async (check: () => boolean) => {
+    const deadline = Date.now() + 5_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  it('follows what another daemon appends from a sequence number, in order, each once, and stops', async () => {
+    const { writer, reader } = await pair();
+    await writer.append([msg(1), msg(2), msg(3)]);
+    const got: Array<[number, string, number]> = [];
+    const follow = await reader.follow(A, 1, (entries) => got.push(...entries.map((e) => [e.seq, e.frame, e.receivedAt] as [number, string, number])));
+    await writer.append([msg(4), msg(5, '+15555550999'), msg(6)]);
+    await waitFor(() => got.length === 4);
+    expect(got).toEqual([
+      [2, '{"n":2}', 2],
+      [3, '{"n":3}', 3],
+      [4, '{"n":4}', 4],
+      [5, '{"n":6}', 6],
+    ]);
+    await follow.stop();
+    await writer.append([msg(7)]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toHaveLength(4);
+  });
+
+  it('lists the accounts with an inbox, prepared or appended to elsewhere, and hints when one is created or deleted', async () => {
+    const { writer, reader } = await pair();
+    let hints = 0;
+    const unwatch = reader.watchAccounts(() => hints++);
+    cleanup.push(async () => unwatch());
+    expect(await reader.listAccounts()).toEqual([]);
+    await writer.prepare('+15555550202');
+    await writer.append([msg(1)]);
+    expect(await reader.listAccounts()).toEqual([A, '+15555550202']);
+    await waitFor(() => hints === 2);
+    await writer.destroy();
+    await waitFor(() => hints >= 3);
+    expect(await reader.listAccounts()).toEqual([]);
+  });
+
+  it('refuses to follow an account without an inbox', async () => {
+    const { reader } = await pair();
+    const err = await reader.follow('+15555550303', 0, () => {}).catch((e: unknown) => e);
+    expect(isSigError(err, 'SIG_ERR_INBOX_UNAVAILABLE')).toBe(true);
+  });
+});

@@ -36,12 +36,17 @@
 // A message larger than the NATS server's max_payload (1 MiB unless configured) cannot be stored; signal-cli's
 // receive frames carry attachments by reference and stay far below it.
 //
+// Several daemons: `follow` reads an account's stream live with an ordered consumer (an ephemeral consumer the
+// client recreates at the right sequence after any gap, a reconnect or a server restart), so a daemon serves
+// accounts whose messages another daemon stores. `listAccounts` lists the streams of this prefix; `watchAccounts`
+// listens to JetStream's stream created/deleted advisories as a hint to list them again.
+//
 // Replication: `replicas` (default 1) is the streams' and the bucket's replication factor; an existing stream
 // keeps the factor it was created with. Deleting a stream by hand restarts its account's numbering at 1.
 import { randomUUID } from 'node:crypto';
 import { SigError } from '@signal-broker/errors';
-import { DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager, PubAck, StoredMsg, StreamConfig, StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, PubAck, StoredMsg, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { connect, headers } from '@nats-io/transport-node';
@@ -51,6 +56,7 @@ import type {
   AppendInput,
   InboxEngine,
   InboxEntry,
+  InboxFollow,
   RecordStore,
   RetentionPolicy,
   RetentionReport,
@@ -362,6 +368,57 @@ export class JetStreamInbox implements InboxEngine {
       }
       return out.sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0));
     });
+  }
+
+  async follow(account: string, afterSeq: number, onEntries: (entries: InboxEntry[]) => void): Promise<InboxFollow> {
+    const messages: ConsumerMessages = await this.guard('following an account', async () => {
+      const consumer = await this.js.consumers.get(this.streamName(account), {
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(0, Math.floor(afterSeq)) + 1,
+      });
+      return consumer.consume({
+        callback: (m: JsMsg) => {
+          onEntries([{ account, seq: m.seq, receivedAt: Number(m.headers?.get(RECEIVED_AT)) || 0, frame: fromUtf8.decode(m.data) }]);
+        },
+      });
+    });
+    let stopped = false;
+    return {
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await messages.close().catch(() => {});
+      },
+    };
+  }
+
+  async listAccounts(): Promise<string[]> {
+    return this.guard('listing accounts', async () => (await this.streams()).map((info) => this.accountOf(info)).sort());
+  }
+
+  async prepare(account: string): Promise<void> {
+    await this.guard('creating an account stream', async () => {
+      await this.accountState(account);
+    });
+  }
+
+  watchAccounts(onChange: () => void): () => void {
+    const ours = `${this.prefix}-inbox-`;
+    const subs = ['CREATED', 'DELETED'].map((kind) =>
+      this.nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.${kind}.*`, {
+        callback: (err, msg) => {
+          if (err === null && msg.subject.slice(msg.subject.lastIndexOf('.') + 1).startsWith(ours)) onChange();
+        },
+      }),
+    );
+    return () => {
+      for (const sub of subs) sub.unsubscribe();
+    };
+  }
+
+  /** The NATS connection the inbox uses (other daemons' calls travel over it too). */
+  get connection(): NatsConnection {
+    return this.nc;
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ const benches: Record<string, { load: () => Promise<{ run: (argv: string[]) => P
   storm: { load: () => import('./storm.ts'), deadlineS: 600 },
   send: { load: () => import('./send.ts'), deadlineS: 600 },
   inbox: { load: () => import('./inbox.ts'), deadlineS: 300 },
+  cluster: { load: () => import('./cluster.ts'), deadlineS: 600 },
   // The run itself, then up to 3 minutes to start, settle and read the inbox.
   soak: { load: () => import('./soak.ts'), deadlineS: (argv) => minutesOption(argv) * 60 + 180 },
 };

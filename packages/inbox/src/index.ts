@@ -10,5 +10,5 @@ export type {
 export { DEFAULT_RETENTION } from './engine.ts';
 export { SqliteInbox, inboxError } from './sqlite.ts';
 export type { SqliteInboxOptions, SqliteSynchronous } from './sqlite.ts';
-export { JetStreamInbox } from './jetstream.ts';
+export { JetStreamInbox, escapeToken, unescapeToken } from './jetstream.ts';
 export type { JetStreamInboxOptions } from './jetstream.ts';

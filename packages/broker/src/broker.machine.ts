@@ -153,8 +153,10 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
           initial: 'idle',
           states: {
             idle: { on: { 'cli.start': 'supervising' } },
+            // A stopped supervisor is done; `cli.start` then runs a fresh one (a daemon that lost its lease and
+            // later takes it again).
             supervising: {
-              invoke: { id: SUPERVISOR_ACTOR_ID, src: 'supervisor', onSnapshot: { actions: 'followSupervisor' } },
+              invoke: { id: SUPERVISOR_ACTOR_ID, src: 'supervisor', onSnapshot: { actions: 'followSupervisor' }, onDone: 'idle' },
             },
           },
         }),

@@ -312,6 +312,11 @@ export class Broker {
     await this.feed?.startup();
   }
 
+  /** Read the inbox's heads again, after other writers appended to it (before this daemon takes accounts over). */
+  async refreshInbox(): Promise<void> {
+    await this.feed?.refreshHeads();
+  }
+
   /** Stop the inbox's timers and store the shared positions (after `stop`, before the engine is closed). */
   async closeInbox(): Promise<void> {
     await this.feed?.stop();

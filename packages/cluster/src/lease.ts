@@ -43,6 +43,7 @@ import { randomUUID } from 'node:crypto';
 import { SigError } from '@signal-broker/errors';
 import type { SigErrorCode } from '@signal-broker/errors';
 import { escapeToken, unescapeToken } from '@signal-broker/inbox';
+import type { AccountStats } from '@signal-broker/inbox';
 import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
@@ -150,6 +151,15 @@ export interface ClusterDump {
   daemons: Array<PresenceValue & { ageMs: number }>;
   leases: Array<LeaseValue & { shard: string; revision: number; ageMs: number }>;
   owners: Array<OwnerValue & { live: boolean }>;
+  /**
+   * Every account known to the bucket or the inbox: its owner (null when no daemon has published one) and its
+   * stream's state (null when the inbox holds nothing for it, or its figures were not asked for).
+   */
+  accounts: Array<{
+    account: string;
+    owner: { holder: string; shard: string; live: boolean } | null;
+    stream: { first: number | null; last: number; messages: number; bytes: number } | null;
+  }>;
   /** Set when the bucket could not be read for this dump. */
   error: ClusterProblem | null;
 }
@@ -260,11 +270,12 @@ export class ClusterMember {
   readiness(): ClusterReadiness {
     const cluster = { role: this.role, shard: this.options.shard, leaseHeld: this.role === 'owner', holder: this.holder(), daemonId: this.options.daemonId };
     const owning = this.role === 'owner';
+    const stopping = this.role === 'fenced' ? '; signal-cli is being stopped' : '';
+    if (this.lastError !== null) return { ready: false, code: 'SIG_ERR_CLUSTER_UNAVAILABLE', reason: `${this.lastError.message}${stopping}`, owning, cluster };
     if (this.role === 'fenced') {
       const why = this.lastFence?.reason === 'unreachable' ? 'its lease could not be renewed in time' : `daemon ${this.lastFence?.by ?? 'another daemon'} took its lease`;
-      return { ready: false, code: 'SIG_ERR_CLUSTER_FENCED', reason: `fenced: ${why}; signal-cli is being stopped`, owning, cluster };
+      return { ready: false, code: 'SIG_ERR_CLUSTER_FENCED', reason: `fenced: ${why}${stopping}`, owning, cluster };
     }
-    if (this.lastError !== null) return { ready: false, code: 'SIG_ERR_CLUSTER_UNAVAILABLE', reason: this.lastError.message, owning, cluster };
     return { ready: true, owning, cluster };
   }
 
@@ -292,25 +303,38 @@ export class ClusterMember {
   }
 
   /** This daemon, every daemon's presence, every lease and every account's owner, as the bucket holds them now. */
-  async dump(): Promise<ClusterDump> {
+  async dump(streams: readonly AccountStats[] = []): Promise<ClusterDump> {
     const self = this.self();
+    const withStreams = (owners: ClusterDump['owners']): ClusterDump['accounts'] => {
+      const byAccount = new Map<string, ClusterDump['accounts'][number]>();
+      for (const o of owners) byAccount.set(o.account, { account: o.account, owner: { holder: o.holder, shard: o.shard, live: o.live }, stream: null });
+      for (const s of streams) {
+        const stream = { first: s.first, last: s.last, messages: s.messages, bytes: s.bytes };
+        const known = byAccount.get(s.account);
+        if (known !== undefined) known.stream = stream;
+        else byAccount.set(s.account, { account: s.account, owner: null, stream });
+      }
+      return [...byAccount.values()].sort((a, b) => a.account.localeCompare(b.account));
+    };
     try {
       const now = Date.now();
       const [daemons, leases, owners] = await Promise.all([this.entries('daemon.>'), this.entries('lease.>'), this.entries('owner.>')]);
       const leaseList = leases.map((e) => ({ shard: unescapeToken(e.key.slice('lease.'.length)), revision: e.revision, ageMs: now - e.created.getTime(), ...decode<LeaseValue>(e) }));
       const holders = new Map(leaseList.map((l) => [l.shard, l.instance]));
+      const ownerList = owners
+        .map((e) => decode<OwnerValue>(e))
+        .map((o) => ({ ...o, live: holders.get(o.shard) === o.instance }))
+        .sort((a, b) => a.account.localeCompare(b.account));
       return {
         self,
         daemons: daemons.map((e) => ({ ...decode<PresenceValue>(e), ageMs: now - e.created.getTime() })).sort((a, b) => a.id.localeCompare(b.id)),
         leases: leaseList.sort((a, b) => a.shard.localeCompare(b.shard)),
-        owners: owners
-          .map((e) => decode<OwnerValue>(e))
-          .map((o) => ({ ...o, live: holders.get(o.shard) === o.instance }))
-          .sort((a, b) => a.account.localeCompare(b.account)),
+        owners: ownerList,
+        accounts: withStreams(ownerList),
         error: null,
       };
     } catch (err) {
-      return { self, daemons: [], leases: [], owners: [], error: this.problem(err) };
+      return { self, daemons: [], leases: [], owners: [], accounts: withStreams([]), error: this.problem(err) };
     }
   }
 
@@ -493,6 +517,13 @@ export class ClusterMember {
 
   private fence(reason: 'fenced' | 'unreachable', by: string | null): void {
     clearTimeout(this.deadline);
+    if (this.role === 'fenced') {
+      // Already stopping (its deadline passed while the renewal was under way, as after a pause of the process):
+      // now it is known who took the lease.
+      this.lastFence = { at: this.lastFence?.at ?? Date.now(), reason, by };
+      if (reason === 'fenced') this.log.error({ code: 'SIG_ERR_CLUSTER_FENCED', by }, 'fenced: another daemon took the lease; stopping signal-cli');
+      return;
+    }
     this.role = 'fenced';
     this.fences++;
     this.lastFence = { at: Date.now(), reason, by };

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { natsServerSupport, startNatsServer, writeAccountsJson } from '@signal-broker/testkit';
 import type { NatsServer } from '@signal-broker/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, startDaemon, until } from './harness.ts';
+import { execa } from 'execa';
+import { connect, daemonPath, startDaemon, until } from './harness.ts';
 import type { DaemonHandle, RecordingClient } from './harness.ts';
 
 const A = '+15555550123';
@@ -142,6 +143,12 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
         ]),
       );
       await until(async () => (await dump(standby)).cluster.accounts.some((a) => a.account === A && a.owner?.holder === `owner-${run}` && a.owner.live));
+      if (run === 0) {
+        // `signal-broker actors` prints the cluster line under the table.
+        const cli = await execa('node', [daemonPath, 'actors'], { reject: false, env: { SIGNAL_BROKER_URL: standby.baseUrl } });
+        expect(cli.exitCode).toBe(0);
+        expect(cli.stdout.split('\n').at(-1)).toBe(`cluster: standby-0 standby  shard ${o.cluster.self.shard}  holder owner-0  daemons ${s.cluster.daemons.length}`);
+      }
 
       const before = run * 5;
       await owner.control.emit({ account: A, count: 3, timestamp: 1_000 + before });

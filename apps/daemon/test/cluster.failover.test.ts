@@ -145,7 +145,7 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
       await until(async () => (await dump(standby)).cluster.accounts.some((a) => a.account === A && a.owner?.holder === `owner-${run}` && a.owner.live));
       if (run === 0) {
         // `signal-broker actors` prints the cluster line under the table.
-        const cli = await execa('node', [daemonPath, 'actors'], { reject: false, env: { SIGNAL_BROKER_URL: standby.baseUrl } });
+        const cli = await execa('node', [daemonPath, 'actors'], { reject: false, timeout: 20_000, env: { SIGNAL_BROKER_URL: standby.baseUrl } });
         expect(cli.exitCode).toBe(0);
         expect(cli.stdout.split('\n').at(-1)).toBe(`cluster: standby-0 standby  shard ${o.cluster.self.shard}  holder owner-0  daemons ${s.cluster.daemons.length}`);
       }

@@ -44,7 +44,8 @@ import { SigError } from '@signal-broker/errors';
 import type { SigErrorCode } from '@signal-broker/errors';
 import { escapeToken, unescapeToken } from '@signal-broker/inbox';
 import type { AccountStats } from '@signal-broker/inbox';
-import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
@@ -198,9 +199,12 @@ export class ClusterMember {
   private again = false;
   private stopped = false;
   private watching = false;
+  /** Stopped signal-cli for want of a renewal, not yet knowing whether another daemon took the lease. */
+  private unsure = false;
 
   private constructor(
     private readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
     private readonly kv: KV,
     private readonly options: ClusterOptions,
   ) {
@@ -233,9 +237,11 @@ export class ClusterMember {
     }
     try {
       // A request may take at most a heartbeat (at least a second), so a step never runs much past its turn.
-      const js = jetstream(nc, { timeout: Math.max(1_000, options.heartbeatMs) });
+      const timeout = Math.max(1_000, options.heartbeatMs);
+      const js = jetstream(nc, { timeout });
+      const jsm = await jetstreamManager(nc, { timeout });
       const kv = await new Kvm(js).create(`${options.prefix ?? 'signal-broker'}-cluster`, { replicas: options.replicas ?? 1, history: 1 });
-      return new ClusterMember(nc, kv, options);
+      return new ClusterMember(nc, jsm, kv, options);
     } catch (err) {
       await nc.close().catch(() => {});
       throw new SigError('SIG_ERR_CLUSTER_UNAVAILABLE', `NATS at ${servers} cannot hold the cluster bucket (${(err as Error).message})`, {
@@ -338,9 +344,15 @@ export class ClusterMember {
     }
   }
 
+  /**
+   * The live entries under `filter`. The keys come from one stream-info request (the subjects the bucket's
+   * stream holds), not from `kv.keys()`: that one reads through a consumer, which keeps a dump waiting while
+   * presence keys are written every heartbeat.
+   */
   private async entries(filter: string): Promise<KvEntry[]> {
-    const keys: string[] = [];
-    for await (const key of await this.kv.keys(filter)) keys.push(key);
+    const prefix = `$KV.${this.bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${prefix}${filter}` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
     const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
     return entries.filter(live);
   }
@@ -451,6 +463,11 @@ export class ClusterMember {
     }
     const lease = decode<LeaseValue>(entry);
     if (this.observed?.revision !== entry.revision) this.observed = { revision: entry.revision, holder: lease.holder, seenAt: now };
+    if (this.unsure && lease.instance !== this.instance) {
+      // It stopped signal-cli because it could not renew in time; now it is known that the lease was taken.
+      this.unsure = false;
+      this.fence('fenced', lease.holder);
+    }
     if (this.role !== 'standby') return;
     if (lease.instance === this.instance) {
       // Still ours: this daemon stopped its signal-cli when it could not renew, and nobody has taken it since.
@@ -472,6 +489,7 @@ export class ClusterMember {
       throw err;
     }
     this.role = 'owner';
+    this.unsure = false;
     this.revision = rev;
     this.acquiredRevision = rev;
     this.acquiredAt = acquiredAt;
@@ -517,14 +535,18 @@ export class ClusterMember {
 
   private fence(reason: 'fenced' | 'unreachable', by: string | null): void {
     clearTimeout(this.deadline);
-    if (this.role === 'fenced') {
-      // Already stopping (its deadline passed while the renewal was under way, as after a pause of the process):
-      // now it is known who took the lease.
+    if (this.role !== 'owner') {
+      // Already stopping or stopped (its deadline passed while it could not renew, as after a pause of the
+      // process): now it is known who took the lease.
       this.lastFence = { at: this.lastFence?.at ?? Date.now(), reason, by };
-      if (reason === 'fenced') this.log.error({ code: 'SIG_ERR_CLUSTER_FENCED', by }, 'fenced: another daemon took the lease; stopping signal-cli');
+      if (reason === 'fenced') {
+        this.unsure = false;
+        this.log.error({ code: 'SIG_ERR_CLUSTER_FENCED', by }, 'fenced: another daemon took the lease; stopping signal-cli');
+      }
       return;
     }
     this.role = 'fenced';
+    this.unsure = reason === 'unreachable';
     this.fences++;
     this.lastFence = { at: Date.now(), reason, by };
     if (reason === 'fenced') {

@@ -298,6 +298,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
       (err: unknown) => log.error({ err }, 'signal-cli did not become ready; the supervisor keeps trying'),
     );
   };
+  cluster?.setUrl(`${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
   if (cluster === undefined) startSignalCli();
   else {
     cluster.start({

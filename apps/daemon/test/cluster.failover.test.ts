@@ -20,7 +20,7 @@ const RUNS = Number(process.env.CLUSTER_FAILOVER_RUNS ?? 3);
 
 interface ClusterPart {
   self: { id: string; role: string; shard: string; leaseHeld: boolean; holder: string | null; takeovers: number; fences: number; lastFence: { reason: string; by: string | null } | null };
-  daemons: Array<{ id: string; role: string; ageMs: number }>;
+  daemons: Array<{ id: string; role: string; ageMs: number; url: string | null }>;
   leases: Array<{ shard: string; holder: string; accounts: string[] }>;
   accounts: Array<{ account: string; owner: { holder: string; live: boolean } | null; stream: { first: number | null; last: number; messages: number } | null }>;
   error: unknown;
@@ -142,6 +142,7 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
           [`standby-${run}`, 'standby'],
         ]),
       );
+      expect(s.cluster.daemons.find((d) => d.id === `standby-${run}`)?.url).toBe(standby.baseUrl);
       await until(async () => (await dump(standby)).cluster.accounts.some((a) => a.account === A && a.owner?.holder === `owner-${run}` && a.owner.live));
       if (run === 0) {
         // `signal-broker actors` prints the cluster line under the table.

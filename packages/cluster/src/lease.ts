@@ -201,6 +201,7 @@ export class ClusterMember {
   private watching = false;
   /** Stopped signal-cli for want of a renewal, not yet knowing whether another daemon took the lease. */
   private unsure = false;
+  private url: string | null;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -209,6 +210,7 @@ export class ClusterMember {
     private readonly options: ClusterOptions,
   ) {
     this.bucket = `${options.prefix ?? 'signal-broker'}-cluster`;
+    this.url = options.url ?? null;
     this.leaseKey = `lease.${escapeToken(options.shard)}`;
     this.log = options.logger.child({ component: 'cluster', daemonId: options.daemonId, shard: options.shard });
   }
@@ -257,6 +259,11 @@ export class ClusterMember {
     this.log.info({ heartbeatMs: this.options.heartbeatMs, timeoutMs: this.options.timeoutMs }, 'standing by for the lease of the signal-cli data directory');
     void this.watchLease();
     this.kick();
+  }
+
+  /** Where this daemon answers, shown in its presence (known once it listens). */
+  setUrl(url: string): void {
+    this.url = url;
   }
 
   /** The accounts this daemon's signal-cli lists (published while it holds the lease). */
@@ -442,7 +449,7 @@ export class ClusterMember {
       instance: this.instance,
       startedAt: this.startedAt,
       heartbeatAt: Date.now(),
-      url: this.options.url ?? null,
+      url: this.url,
       role: this.role,
       shard: this.options.shard,
       accounts: this.role === 'owner' ? this.accounts : [],

@@ -99,6 +99,8 @@ const schema = z.object({
   SIGNAL_BROKER_INBOX_HOLD_MAX: int(1, 10_000_000).default(10_000),
   SIGNAL_BROKER_WEBHOOKS: z.string().optional(),
   // Several daemons on one NATS deployment: ownership of signal-cli's data directory by lease (packages/cluster).
+  // Off unless asked for, also with the JetStream inbox: a lone daemon then keeps signal-cli running through a
+  // NATS outage (holding messages in memory), where a lease holder must stop it once its lease may have run out.
   SIGNAL_BROKER_CLUSTER: z.enum(['on', 'off']).default('off'),
   SIGNAL_BROKER_DAEMON_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, ".", "-" and "_", at most 128').optional(),
   SIGNAL_BROKER_SHARD: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, ".", "-" and "_", at most 128').optional(),

@@ -136,19 +136,20 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
       expect(standbyReady.body.cluster).toEqual({ role: 'standby', shard: o.cluster.self.shard, leaseHeld: false, holder: `owner-${run}`, daemonId: `standby-${run}` });
       expect((await ready(owner)).body.cluster).toMatchObject({ role: 'owner', leaseHeld: true });
       // The cluster view, from either daemon.
-      expect(s.cluster.daemons.map((d) => [d.id, d.role])).toEqual(
+      await until(async () => (await dump(standby)).cluster.daemons.some((d) => d.id === `standby-${run}`));
+      expect((await dump(standby)).cluster.daemons.map((d) => [d.id, d.role])).toEqual(
         expect.arrayContaining([
           [`owner-${run}`, 'owner'],
           [`standby-${run}`, 'standby'],
         ]),
       );
-      expect(s.cluster.daemons.find((d) => d.id === `standby-${run}`)?.url).toBe(standby.baseUrl);
+      await until(async () => (await dump(standby)).cluster.daemons.find((d) => d.id === `standby-${run}`)?.url === standby.baseUrl);
       await until(async () => (await dump(standby)).cluster.accounts.some((a) => a.account === A && a.owner?.holder === `owner-${run}` && a.owner.live));
       if (run === 0) {
         // `signal-broker actors` prints the cluster line under the table.
         const cli = await execa('node', [daemonPath, 'actors'], { reject: false, timeout: 20_000, env: { SIGNAL_BROKER_URL: standby.baseUrl } });
         expect(cli.exitCode).toBe(0);
-        expect(cli.stdout.split('\n').at(-1)).toBe(`cluster: standby-0 standby  shard ${o.cluster.self.shard}  holder owner-0  daemons ${s.cluster.daemons.length}`);
+        expect(cli.stdout.split('\n').at(-1)).toBe(`cluster: standby-0 standby  shard ${o.cluster.self.shard}  holder owner-0  daemons ${(await dump(standby)).cluster.daemons.length}`);
       }
 
       const before = run * 5;

@@ -228,6 +228,8 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
     expect(again.cluster.self).toMatchObject({ role: 'owner', takeovers: 1, fences: 1 });
     const control = await first.connectControl();
     expect(control.pid).toBe(again.signalCli.context.pid);
+    // Its account took calls again once the new signal-cli was ready (it refused them while stopped).
+    await until(async () => (await first.actors()).broker.accounts.find((a) => a.account === A)?.state === 'ready');
   }, 60_000);
 
   it('says why in /readyz while NATS is unreachable and recovers without a restart when it returns', async () => {

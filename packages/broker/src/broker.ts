@@ -363,13 +363,13 @@ export class Broker {
 
   /**
    * Start the hosted supervisor (the `signalCli` option) as the root's child and return it; after `start()`.
-   * Calling it again returns the same child.
+   * Calling it again returns the same child while it runs, and a new one once it has stopped.
    */
   startSignalCli(): AnyActorRef {
     if (!this.hostsSignalCli) throw new SigError('SIG_ERR_INTERNAL', 'this broker hosts no signal-cli supervisor');
     this.root.send({ type: 'cli.start' });
     const ref = this.root.getSnapshot().children[SUPERVISOR_ACTOR_ID] as AnyActorRef | undefined;
-    if (ref === undefined) throw new SigError('SIG_ERR_INTERNAL', 'the signal-cli supervisor did not start');
+    if (ref === undefined || ref.getSnapshot().status !== 'active') throw new SigError('SIG_ERR_INTERNAL', 'the signal-cli supervisor did not start');
     return ref;
   }
 

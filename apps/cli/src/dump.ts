@@ -24,6 +24,12 @@ export interface ActorsDump {
     };
   };
   broker?: { accounts?: AccountDump[] };
+  /** Cluster mode only. */
+  cluster?: {
+    self?: { id?: string; role?: string; shard?: string; holder?: string | null; fences?: number };
+    daemons?: unknown[];
+    error?: { code?: string } | null;
+  };
   [key: string]: unknown;
 }
 

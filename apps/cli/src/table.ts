@@ -44,6 +44,18 @@ export function signalCliLine(dump: ActorsDump, now: number): string {
   return parts.join('  ');
 }
 
+/** Cluster mode: this daemon's role, its shard and who holds the shard's lease; undefined otherwise. */
+export function clusterLine(dump: ActorsDump): string | undefined {
+  const c = dump.cluster;
+  if (c === undefined) return undefined;
+  const s = c.self ?? {};
+  const parts = [`cluster: ${s.id ?? '?'} ${s.role ?? 'unknown'}`, `shard ${s.shard ?? '-'}`, `holder ${s.holder ?? 'none'}`];
+  parts.push(`daemons ${count(c.daemons?.length)}`);
+  if (typeof s.fences === 'number' && s.fences > 0) parts.push(`fences ${s.fences}`);
+  if (c.error) parts.push(`error ${c.error.code ?? 'unknown'}`);
+  return parts.join('  ');
+}
+
 /** The table as lines (no trailing newline). */
 export function renderTable(dump: ActorsDump, now = Date.now()): string[] {
   const rows = (dump.broker?.accounts ?? []).map((a) => row(a, now));
@@ -56,5 +68,7 @@ export function renderTable(dump: ActorsDump, now = Date.now()): string[] {
   const lines = [format(COLUMNS), ...rows.map(format)];
   if (rows.length === 0) lines.push('(no accounts)');
   lines.push(signalCliLine(dump, now));
+  const cluster = clusterLine(dump);
+  if (cluster !== undefined) lines.push(cluster);
   return lines;
 }

@@ -130,6 +130,41 @@ describe('loadConfig', () => {
     expect(mixed[0]).not.toMatch(/secret/);
   });
 
+  it('turns cluster mode on with SIGNAL_BROKER_CLUSTER=on and the JetStream inbox; the shard follows the data directory', () => {
+    const nats = { HOME: '/home/u', SIGNAL_BROKER_INBOX_URL: 'nats://127.0.0.1:4222' };
+    expect(loadConfig(nats).cluster).toBeUndefined();
+    const on = loadConfig({ ...nats, SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_CLI_CONFIG_DIR: '/srv/signal' }).cluster!;
+    expect(on).toMatchObject({ heartbeatMs: 2_000, timeoutMs: 10_000 });
+    expect(on.daemonId).toMatch(new RegExp(`-${process.pid}$`));
+    // Two daemons pointed at the same directory share its shard; another directory is another shard.
+    expect(loadConfig({ ...nats, SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_CLI_CONFIG_DIR: '/srv/signal/' }).cluster!.shard).toBe(on.shard);
+    expect(loadConfig({ ...nats, SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_CLI_CONFIG_DIR: '/srv/other' }).cluster!.shard).not.toBe(on.shard);
+    expect(
+      loadConfig({
+        ...nats,
+        SIGNAL_BROKER_CLUSTER: 'on',
+        SIGNAL_BROKER_DAEMON_ID: 'node-a',
+        SIGNAL_BROKER_SHARD: 'numbers-1',
+        SIGNAL_BROKER_LEASE_HEARTBEAT_MS: '200',
+        SIGNAL_BROKER_LEASE_TIMEOUT_MS: '1000',
+      }).cluster,
+    ).toEqual({ daemonId: 'node-a', shard: 'numbers-1', heartbeatMs: 200, timeoutMs: 1_000 });
+  });
+
+  it('refuses cluster settings that cannot work', () => {
+    const bad = (env: Record<string, string>) => problems({ HOME: '/home/u', ...env });
+    expect(bad({ SIGNAL_BROKER_CLUSTER: 'on' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_CLUSTER=on: needs the JetStream inbox/)]);
+    expect(bad({ SIGNAL_BROKER_INBOX_URL: 'nats://h:4222', SIGNAL_BROKER_SHARD: 'x' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_SHARD: applies in cluster mode only/),
+    ]);
+    expect(bad({ SIGNAL_BROKER_INBOX_URL: 'nats://h:4222', SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_BROKER_LEASE_HEARTBEAT_MS: '500', SIGNAL_BROKER_LEASE_TIMEOUT_MS: '1000' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_LEASE_TIMEOUT_MS=1000: must be more than two heartbeats/),
+    ]);
+    expect(bad({ SIGNAL_BROKER_INBOX_URL: 'nats://h:4222', SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_BROKER_DAEMON_ID: 'a b' })).toEqual([
+      expect.stringMatching(/^SIGNAL_BROKER_DAEMON_ID="a b": /),
+    ]);
+  });
+
   it('refuses a SIGNAL_BROKER_ variable it does not know', () => {
     expect(problems({ SIGNAL_BROKER_LOG_PRETTY: 'true' })).toEqual([expect.stringMatching(/^SIGNAL_BROKER_LOG_PRETTY: unknown setting/)]);
   });

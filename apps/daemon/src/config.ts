@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { DEFAULT_MAX_SUBSCRIBERS } from '@signal-broker/broker';
+import { defaultDaemonId, shardOf } from '@signal-broker/cluster';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, parseTokens, readTlsCredentials } from '@signal-broker/gateway';
 import type { TlsFiles, TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
@@ -99,6 +100,14 @@ const schema = z.object({
   // Several daemons on one NATS: how often the accounts with an inbox are listed (besides the advisories).
   SIGNAL_BROKER_CLUSTER_DISCOVERY_MS: int(100, 3_600_000).default(5_000),
   SIGNAL_BROKER_WEBHOOKS: z.string().optional(),
+  // Several daemons on one NATS deployment: ownership of signal-cli's data directory by lease (packages/cluster).
+  // Off unless asked for, also with the JetStream inbox: a lone daemon then keeps signal-cli running through a
+  // NATS outage (holding messages in memory), where a lease holder must stop it once its lease may have run out.
+  SIGNAL_BROKER_CLUSTER: z.enum(['on', 'off']).default('off'),
+  SIGNAL_BROKER_DAEMON_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, ".", "-" and "_", at most 128').optional(),
+  SIGNAL_BROKER_SHARD: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'letters, digits, ".", "-" and "_", at most 128').optional(),
+  SIGNAL_BROKER_LEASE_HEARTBEAT_MS: int(50, 600_000).default(2_000),
+  SIGNAL_BROKER_LEASE_TIMEOUT_MS: int(200, 3_600_000).default(10_000),
   SIGNAL_BROKER_WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(10_000),
   SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS: int(1, 3_600_000).default(1_000),
   SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(300_000),
@@ -231,6 +240,8 @@ export interface Config {
   };
   /** WebSocket and event-stream subscribers one account may have at once. */
   maxSubscribersPerAccount: number;
+  /** Cluster mode (SIGNAL_BROKER_CLUSTER=on with the JetStream inbox): signal-cli runs only while this daemon holds its shard's lease. */
+  cluster: Readonly<ClusterConfig> | undefined;
   metrics: {
     /**
      * Addresses and CIDR ranges (`10.0.0.0/8`, `fd00::/8`) besides loopback that may read `GET /metrics`
@@ -248,6 +259,16 @@ export interface NatsInboxConfig {
   token: string | undefined;
   /** Replication factor of the inbox's streams and bucket. */
   replicas: number;
+}
+
+export interface ClusterConfig {
+  /** This daemon's name in the cluster (default: host name and process id). */
+  daemonId: string;
+  /** The signal-cli data directory's name in the cluster (default: a hash of its absolute path). */
+  shard: string;
+  heartbeatMs: number;
+  /** A lease not renewed for this long is taken over by a standby; more than two heartbeats. */
+  timeoutMs: number;
 }
 
 export const DAEMON_VERSION = '0.1.0';
@@ -303,6 +324,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   if (webhooks.length > 0 && inboxEngine === 'off') {
     problems.push(
       'RECEIVE_WEBHOOK_URL / SIGNAL_BROKER_WEBHOOKS: webhooks read from the inbox, which SIGNAL_BROKER_INBOX=off turns off; turn the inbox on or remove the webhooks',
+    );
+  }
+  const clusterOn = e.SIGNAL_BROKER_CLUSTER === 'on';
+  if (clusterOn && inboxEngine !== 'jetstream') {
+    problems.push('SIGNAL_BROKER_CLUSTER=on: needs the JetStream inbox (SIGNAL_BROKER_INBOX_URL=nats://…), where the daemons keep their leases');
+  }
+  if (!clusterOn) {
+    for (const key of ['SIGNAL_BROKER_DAEMON_ID', 'SIGNAL_BROKER_SHARD'] as const) {
+      if (e[key] !== undefined) problems.push(`${key}: applies in cluster mode only (SIGNAL_BROKER_CLUSTER=on)`);
+    }
+  }
+  if (e.SIGNAL_BROKER_LEASE_TIMEOUT_MS <= 2 * e.SIGNAL_BROKER_LEASE_HEARTBEAT_MS) {
+    problems.push(
+      `SIGNAL_BROKER_LEASE_TIMEOUT_MS=${e.SIGNAL_BROKER_LEASE_TIMEOUT_MS}: must be more than two heartbeats (SIGNAL_BROKER_LEASE_HEARTBEAT_MS=${e.SIGNAL_BROKER_LEASE_HEARTBEAT_MS}), or one late heartbeat would hand the lease over`,
     );
   }
   if (e.SIGNAL_BROKER_WEBHOOK_RETRY_MAX_MS < e.SIGNAL_BROKER_WEBHOOK_RETRY_INITIAL_MS) {
@@ -390,6 +425,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       maxConnectionsPerAddress: e.SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS,
     }),
     maxSubscribersPerAccount: e.SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT,
+    cluster: clusterOn
+      ? Object.freeze({
+          daemonId: e.SIGNAL_BROKER_DAEMON_ID ?? defaultDaemonId(),
+          shard: e.SIGNAL_BROKER_SHARD ?? shardOf(configDir),
+          heartbeatMs: e.SIGNAL_BROKER_LEASE_HEARTBEAT_MS,
+          timeoutMs: e.SIGNAL_BROKER_LEASE_TIMEOUT_MS,
+        })
+      : undefined,
   });
 }
 

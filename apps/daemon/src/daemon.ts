@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Broker, Inspection } from '@signal-broker/broker';
+import { ClusterMember } from '@signal-broker/cluster';
 import type { CallOptions } from '@signal-broker/broker';
 import type { CertificateInfo } from '@signal-broker/gateway';
 import { Authenticator, ConnectionLimits, Gateway, RequestDrain, Router, createGatewayServer, createRequestGuard, sendJson } from '@signal-broker/gateway';
@@ -85,6 +86,17 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   // The inbox opens before anything else runs: a store that cannot be opened stops start-up with its reason
   // (a damaged file is left as it is), rather than running on and losing what arrives.
   const engine = await openInbox(config, log);
+  // Cluster mode: signal-cli runs only while this daemon holds the lease of its data directory (packages/cluster).
+  let cluster: ClusterMember | undefined;
+  if (config.cluster !== undefined && config.inbox.nats !== undefined) {
+    const { servers, user, pass, token, replicas } = config.inbox.nats;
+    try {
+      cluster = await ClusterMember.open({ servers: [...servers], user, pass, token, replicas, ...config.cluster, logger });
+    } catch (err) {
+      await engine?.close();
+      throw err;
+    }
+  }
 
   // Several daemons on one NATS (the JetStream inbox): every account with an inbox is served here; calls for
   // accounts another daemon owns travel to it over NATS, and this daemon answers those for the accounts it owns.
@@ -155,6 +167,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   } catch (err) {
     discovery?.stop();
     await webhooks?.stop();
+    await cluster?.close();
     await engine?.close();
     throw err;
   }
@@ -175,6 +188,7 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     try {
       const accounts = (await signalCli.api.listAccounts()).map((a) => a.number);
       broker.syncAccounts(accounts);
+      cluster?.setAccounts(accounts);
       log.info({ accounts: accounts.map(numberTag) }, 'accounts loaded');
       // Each account has at most its in-flight share at signal-cli, plus the unscoped share: the pending table
       // must hold all of that, or one account's backlog could still make another's calls fail.
@@ -248,6 +262,13 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
     broker,
     connections: () => ({ websockets: receive.size, eventStreams: events.size, pulls: pull.size, connections: connections.dump() }),
     webhooks,
+    cluster:
+      cluster === undefined
+        ? undefined
+        : {
+            readiness: () => cluster.readiness(),
+            dump: async () => cluster.dump(engine === undefined ? [] : await engine.stats().catch(() => [])),
+          },
   });
   addWebhookRoutes(router, webhooks);
   addDashboardRoutes(router);
@@ -294,17 +315,36 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
   const scheme = front.certificate === undefined ? 'http' : 'https';
   log.info({ scheme, host: address.address, port: address.port, version: DAEMON_VERSION, certificate: front.certificate }, 'listening');
 
-  signalCli.bind(broker.startSignalCli());
-  Promise.all([signalCli.waitUntilReady(config.signalCli.readyTimeoutMs), firstAccounts]).then(
-    () =>
-      log.info(
-        { signalCliVersion: signalCli.dump().context.version, pid: signalCli.pid, accounts: broker.accounts().length },
-        'signal-broker is ready',
-      ),
-    (err: unknown) => log.error({ err }, 'signal-cli did not become ready; the supervisor keeps trying'),
-  );
-
   let closing: Promise<void> | undefined;
+  const startSignalCli = () => {
+    signalCli.bind(broker.startSignalCli());
+    Promise.all([signalCli.waitUntilReady(config.signalCli.readyTimeoutMs), firstAccounts]).then(
+      () =>
+        log.info(
+          { signalCliVersion: signalCli.dump().context.version, pid: signalCli.pid, accounts: broker.accounts().length },
+          'signal-broker is ready',
+        ),
+      (err: unknown) => log.error({ err }, 'signal-cli did not become ready; the supervisor keeps trying'),
+    );
+  };
+  cluster?.setUrl(`${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+  if (cluster === undefined) startSignalCli();
+  else {
+    cluster.start({
+      // The inbox's heads are read again first: the previous holder appended to it meanwhile. A lease taken
+      // while shutting down is only released again.
+      acquired: () => {
+        void broker
+          .refreshInbox()
+          .catch((err: unknown) => log.warn({ err }, 'could not read the inbox heads again before starting signal-cli'))
+          .then(() => {
+            if (closing === undefined && cluster.holdsLease) startSignalCli();
+          });
+      },
+      lost: () => signalCli.stop(),
+    });
+  }
+
   return {
     address,
     signalCli,
@@ -327,6 +367,8 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
         // Requests in flight to webhooks are aborted: a receiver that does not answer cannot hold shutdown.
         await Promise.all([receive.closeAll(), events.closeAll(), inspect.closeAll(), webhooks?.stop(), drained]);
         await signalCli.stop();
+        // Released once signal-cli has stopped: a standby's signal-cli then starts on a free data directory.
+        await cluster?.close();
         admin.close();
         broker.stop();
         await broker.closeInbox().catch((err: unknown) => log.error({ err }, 'could not store the inbox positions'));

@@ -26,6 +26,13 @@ export interface StartupFailure {
 export function describeStartupFailure(err: unknown): StartupFailure {
   // The configuration was checked when it was loaded; this is a file that changed since (a TLS key).
   if (isSigError(err, 'SIG_ERR_CONFIG_INVALID')) return { exitCode: EXIT.config, line: `${err.code}: ${err.message}` };
+  if (isSigError(err, 'SIG_ERR_CLUSTER_UNAVAILABLE')) {
+    // Cluster mode (SIGNAL_BROKER_CLUSTER=on): the inbox opened, but its NATS could not hold the lease bucket.
+    return {
+      exitCode: EXIT.inboxUnavailable,
+      line: `${err.code}: ${err.message}. Check that NATS at ${String(err.details?.servers)} runs with JetStream and accepts the credentials, then start again; or set SIGNAL_BROKER_CLUSTER=off`,
+    };
+  }
   if (!isSigError(err) || !err.code.startsWith('SIG_ERR_INBOX_')) return { exitCode: EXIT.startFailed, line: null };
   if (typeof err.details?.servers === 'string') {
     // The JetStream inbox (SIGNAL_BROKER_INBOX_URL): NATS is missing, refuses us or has no JetStream.

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { natsServerSupport, startNatsServer } from '@signal-broker/testkit';
 import { connect, startDaemon } from './harness.ts';
 import type { DaemonHandle, RecordingClient } from './harness.ts';
 
@@ -104,6 +105,8 @@ describe('the dashboard', () => {
       await expect.poll(() => page.locator('#link').textContent()).toBe('live: inspection stream');
       await expect.poll(() => page.locator('#cli-status').textContent()).toBe('ready');
       expect(await page.locator('#cli-pid').textContent()).toMatch(/^\d+$/);
+      // Not in cluster mode: no cluster section.
+      expect(await page.locator('#cluster').isHidden()).toBe(true);
       expect(await field(A, 'clients').textContent()).toBe('0');
       expect(await field(A, 'received').textContent()).toBe('0');
 
@@ -132,6 +135,38 @@ describe('the dashboard', () => {
       expect(problems).toEqual([]);
     },
   );
+
+  it.skipIf(!hasChromium || natsServerSupport() !== null)('in cluster mode shows this daemon\'s lease, the daemons and each account\'s owner and stream', async () => {
+    const nats = await startNatsServer();
+    try {
+      daemon = await startDaemon({
+        accounts: [A],
+        env: { SIGNAL_BROKER_INBOX_URL: nats.url, SIGNAL_BROKER_CLUSTER: 'on', SIGNAL_BROKER_DAEMON_ID: 'node-a', SIGNAL_BROKER_SHARD: 'numbers-1' },
+      });
+      await daemon.control.emit({ account: A, count: 3 });
+      context = await launch();
+      const page = context.pages()[0] ?? (await context.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(String(err)));
+      await page.goto(`${daemon.baseUrl}/dashboard`);
+      await expect.poll(() => page.locator('#cluster').isVisible()).toBe(true);
+      expect(await page.locator('#cluster-self').textContent()).toBe('node-a');
+      await expect.poll(() => page.locator('#cluster-role').textContent()).toBe('owner');
+      expect(await page.locator('#cluster-shard').textContent()).toBe('numbers-1');
+      expect(await page.locator('#cluster-holder').textContent()).toBe('node-a');
+      expect(await page.locator('#cluster-error').textContent()).toBe('ok');
+      const cells = (table: string) => page.locator(`#${table} tbody tr`).first().locator('td').allTextContents();
+      await expect.poll(() => cells('cluster-daemons')).toEqual(['node-a', 'owner', 'numbers-1', '1', expect.stringMatching(/ ago$/)]);
+      await expect.poll(() => cells('cluster-accounts'), { timeout: 10_000 }).toEqual([A, 'node-a', '1', '3', '3']);
+      expect(problems).toEqual([]);
+    } finally {
+      await context?.close();
+      context = undefined;
+      await daemon?.dispose();
+      daemon = undefined;
+      await nats.stop();
+    }
+  });
 
   it.skipIf(!hasChromium)('with API tokens: the browser asks, and with the token as password the page shows the accounts live', async () => {
     const token = 'dashboard-admin-token-0123456789';

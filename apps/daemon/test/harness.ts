@@ -26,6 +26,8 @@ export interface DaemonHandle {
   wsUrl: (account: string) => string;
   configDir: string;
   control: FakeControl;
+  /** Connect to the fake's control socket now (a daemon started with `withControl: false` whose signal-cli started later). */
+  connectControl(timeoutMs?: number): Promise<FakeControl>;
   logs: LogLine[];
   /** The daemon's stderr, line by line. */
   stderr: string[];
@@ -71,11 +73,16 @@ export interface StartOptions {
   withControl?: boolean;
   /** Wait for 'listening' (default true; false for a daemon expected to exit at start, then `port` is 0). */
   waitListening?: boolean;
+  /**
+   * Use this signal-cli config directory (daemons sharing one data directory, as an owner and its standby);
+   * `accounts` are written into it. The test removes it. Default: a fresh one per daemon.
+   */
+  configDir?: string;
 }
 
 export async function startDaemon(options: StartOptions = {}): Promise<DaemonHandle> {
   const workDir = mkdtempSync(join(tmpdir(), 'sb-daemon-'));
-  const configDir = join(workDir, 'signal-cli');
+  const configDir = options.configDir ?? join(workDir, 'signal-cli');
   writeAccountsJson(configDir, options.accounts ?? ['+15555550123']);
   const controlPath = join(workDir, 'fake.sock');
   const child: ResultPromise = execa('node', [daemonPath], {
@@ -165,6 +172,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<DaemonHan
       configDir,
       get control(): FakeControl {
         if (control === undefined) throw new Error('started with withControl: false');
+        return control;
+      },
+      async connectControl(timeoutMs = 20_000) {
+        control?.close();
+        control = await FakeControl.connect(controlPath, { timeoutMs });
         return control;
       },
       logs,

@@ -117,6 +117,13 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
         enqueue.assign({ cliStatus: status, cliReason: reason });
         for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status, reason });
       }),
+      // xstate.done.actor.signalCli: the supervisor reached its final state (stopped); its last snapshot does not
+      // come through onSnapshot, so the accounts learn it here.
+      supervisorDone: enqueueActions(({ context, enqueue }) => {
+        if (context.cliStatus === 'stopped') return;
+        enqueue.assign({ cliStatus: 'stopped', cliReason: null });
+        for (const ref of Object.values(context.accounts)) enqueue.sendTo(ref, { type: 'cli.status', status: 'stopped', reason: null });
+      }),
       // xstate.error.actor.<id>: replace the failed account actor with a fresh one that knows the status.
       replaceFailed: enqueueActions(({ context, event, enqueue }) => {
         const actorId = event.type.slice('xstate.error.actor.'.length);
@@ -153,8 +160,10 @@ export function createBrokerMachine(accountMachine: AccountMachine, deps: Broker
           initial: 'idle',
           states: {
             idle: { on: { 'cli.start': 'supervising' } },
+            // A stopped supervisor is done; `cli.start` then runs a fresh one (a daemon that lost its lease and
+            // later takes it again).
             supervising: {
-              invoke: { id: SUPERVISOR_ACTOR_ID, src: 'supervisor', onSnapshot: { actions: 'followSupervisor' } },
+              invoke: { id: SUPERVISOR_ACTOR_ID, src: 'supervisor', onSnapshot: { actions: 'followSupervisor' }, onDone: { target: 'idle', actions: 'supervisorDone' } },
             },
           },
         }),

@@ -20,7 +20,7 @@ const logger = pino({ level: 'silent' });
 const supervisorMachine = setup({
   types: {
     context: {} as { failure: string | null; ticks: number },
-    events: {} as { type: 'up' } | { type: 'down'; failure: string } | { type: 'tick' },
+    events: {} as { type: 'up' } | { type: 'down'; failure: string } | { type: 'tick' } | { type: 'stop' },
   },
   actors: { process: fromCallback(() => () => {}) },
 }).createMachine({
@@ -30,9 +30,10 @@ const supervisorMachine = setup({
   invoke: { id: 'process', src: 'process' },
   on: { tick: { actions: assign({ ticks: ({ context }) => context.ticks + 1 }) } },
   states: {
-    starting: { on: { up: 'ready' } },
-    ready: { on: { down: { target: 'restarting', actions: assign({ failure: ({ event }) => event.failure }) } } },
+    starting: { on: { up: 'ready', stop: 'stopped' } },
+    ready: { on: { down: { target: 'restarting', actions: assign({ failure: ({ event }) => event.failure }) }, stop: 'stopped' } },
     restarting: { on: { up: { target: 'ready', actions: assign({ failure: null }) } } },
+    stopped: { type: 'final' },
   },
 });
 
@@ -94,6 +95,23 @@ describe('Broker hosting the supervisor', () => {
     expect(forwarded.map((e) => `${e.actor.split(':')[1]} ${String(e.status)}`).sort()).toEqual(
       [`${A} ready`, `${A} ready`, `${A} restarting`, `${B} ready`, `${B} ready`, `${B} restarting`].sort(),
     );
+  });
+
+  it('runs a new supervisor on cli.start once the previous one has stopped (a daemon that takes its lease again)', () => {
+    const { broker } = startHosting();
+    broker.syncAccounts([A]);
+    const first = broker.startSignalCli();
+    first.send({ type: 'up' });
+    first.send({ type: 'stop' });
+    expect(first.getSnapshot().status).toBe('done');
+    expect(broker.dump().cliStatus).toBe('stopped');
+    expect(broker.dump().supervisor).toBeNull();
+    const second = broker.startSignalCli();
+    expect(second).not.toBe(first);
+    expect(second.getSnapshot().status).toBe('active');
+    expect(broker.dump().cliStatus).toBe('starting');
+    second.send({ type: 'up' });
+    expect(cliOf(broker)).toEqual({ [A]: { status: 'ready', reason: null } });
   });
 
   it('gives an account added later the status the supervisor has now', () => {

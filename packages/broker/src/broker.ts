@@ -340,6 +340,11 @@ export class Broker {
     await this.feed?.startup();
   }
 
+  /** Read the inbox's heads again, after other writers appended to it (before this daemon takes accounts over). */
+  async refreshInbox(): Promise<void> {
+    await this.feed?.refreshHeads();
+  }
+
   /** Stop the inbox's timers and store the shared positions (after `stop`, before the engine is closed). */
   async closeInbox(): Promise<void> {
     await this.feed?.stop();
@@ -456,13 +461,13 @@ export class Broker {
 
   /**
    * Start the hosted supervisor (the `signalCli` option) as the root's child and return it; after `start()`.
-   * Calling it again returns the same child.
+   * Calling it again returns the same child while it runs, and a new one once it has stopped.
    */
   startSignalCli(): AnyActorRef {
     if (!this.hostsSignalCli) throw new SigError('SIG_ERR_INTERNAL', 'this broker hosts no signal-cli supervisor');
     this.root.send({ type: 'cli.start' });
     const ref = this.root.getSnapshot().children[SUPERVISOR_ACTOR_ID] as AnyActorRef | undefined;
-    if (ref === undefined) throw new SigError('SIG_ERR_INTERNAL', 'the signal-cli supervisor did not start');
+    if (ref === undefined || ref.getSnapshot().status !== 'active') throw new SigError('SIG_ERR_INTERNAL', 'the signal-cli supervisor did not start');
     return ref;
   }
 

@@ -125,6 +125,17 @@ export class Feed {
     this.timers.push(retention, flush);
   }
 
+  /**
+   * Read the accounts' heads again and move forward to them: another daemon appended to the inbox while this
+   * one did not receive (a standby taking over an account). Before signal-cli delivers anything here.
+   */
+  async refreshHeads(): Promise<void> {
+    for (const s of await this.engine.stats()) {
+      const p = this.position(s.account);
+      if (s.last > p.head) p.head = s.last;
+    }
+  }
+
   /** Stop the timers and write the shared positions; held messages are retried one last time. */
   async stop(): Promise<void> {
     this.stopped = true;

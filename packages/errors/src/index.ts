@@ -80,6 +80,8 @@ export const errorCatalog = {
   SIG_ERR_INBOX_UNWRITABLE: { status: 503, message: 'the inbox cannot be written; received messages wait in memory' },
   SIG_ERR_INBOX_CORRUPT: { status: 500, message: 'the inbox database is damaged; it was left untouched' },
   SIG_ERR_INBOX_UNAVAILABLE: { status: 503, message: 'the inbox could not be opened' },
+  SIG_ERR_CLUSTER_UNAVAILABLE: { status: 503, message: 'the cluster bucket in NATS cannot be reached; leases are neither renewed nor taken' },
+  SIG_ERR_CLUSTER_FENCED: { status: 503, message: 'another daemon took this daemon\'s lease; its signal-cli was stopped' },
   SIG_ERR_INBOX_OFF: { status: 409, message: 'the inbox is turned off (SIGNAL_BROKER_INBOX=off)' },
   SIG_ERR_INBOX_BAD_POSITION: { status: 400, message: 'that sequence number is past the end of the account\'s inbox' },
   // Several daemons on one NATS: calls for an account another daemon owns

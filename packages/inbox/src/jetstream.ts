@@ -354,7 +354,13 @@ export class JetStreamInbox implements InboxEngine {
       const out: AccountStats[] = [];
       for (const info of await this.streams()) {
         const account = this.accountOf(info);
-        const state = await this.accountState(account, info);
+        let state = await this.accountState(account, info);
+        if (info.state.last_seq > state.last) {
+          // Another daemon appended since this one last looked (it held the account before a failover): what
+          // was learnt of the stream is stale, and the next append would be refused for it.
+          this.accounts.delete(account);
+          state = await this.accountState(account, info);
+        }
         const { first_seq: first, last_seq: last, messages } = info.state;
         const removedBytes = messages > 0 ? await this.bytesBefore(info.config.name, first) : state.total;
         out.push({

@@ -257,9 +257,12 @@ export class SignalCli {
     return { machine: this.machine, status: supervisorStatus };
   }
 
-  /** A hosted facade: `ref` is the supervisor the host runs (started from `machine`). Once only. */
+  /**
+   * A hosted facade: `ref` is the supervisor the host runs (started from `machine`). Again only once the bound
+   * one has stopped (its host may then run a new one).
+   */
   bind(ref: AnyActorRef): void {
-    if (this.ref !== null) throw new SigError('SIG_ERR_INTERNAL', 'signal-cli is already bound to its supervisor');
+    if (this.ref !== null && this.ref.getSnapshot().status === 'active') throw new SigError('SIG_ERR_INTERNAL', 'signal-cli is already bound to its supervisor');
     this.follow(ref as SupervisorRef);
   }
 

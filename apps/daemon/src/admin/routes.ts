@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { Broker, BrokerDump } from '@signal-broker/broker';
+import type { ClusterDump, ClusterReadiness } from '@signal-broker/cluster';
 import { SigError } from '@signal-broker/errors';
 import type { SigErrorCode } from '@signal-broker/errors';
 import type { SignalCli, SignalCliDump } from '@signal-broker/signal-cli';
@@ -20,6 +21,8 @@ export interface AdminDeps {
   /** What the front doors hold now: WebSockets, event streams and waiting pulls. */
   connections: () => { websockets: number; eventStreams: number; pulls: number; connections: ConnectionsDump };
   webhooks: { dump(): unknown[] } | undefined;
+  /** Cluster mode: this daemon's lease and the cluster as the bucket shows it. */
+  cluster?: { readiness(): ClusterReadiness; dump(): Promise<ClusterDump> } | undefined;
   /** How long one window of event-loop delay figures lasts (`/livez`). */
   eventLoopWindowMs?: number;
 }
@@ -29,6 +32,8 @@ export interface ActorsDump {
   signalCli: SignalCliDump;
   broker: BrokerDump;
   webhooks: unknown[];
+  /** Cluster mode only: this daemon, the daemons, leases, each account's owner and stream. */
+  cluster?: ClusterDump;
 }
 
 export interface Admin {
@@ -49,8 +54,8 @@ export function addAdminRoutes(router: Router, deps: AdminDeps): Admin {
     const daemon = { version: DAEMON_VERSION, ...deps.connections() };
     const signalCli = deps.signalCli.dump();
     const webhooks = deps.webhooks?.dump() ?? [];
-    const broker = await deps.broker.dumpWithInbox();
-    return { daemon, signalCli, broker, webhooks };
+    const [broker, cluster] = await Promise.all([deps.broker.dumpWithInbox(), deps.cluster?.dump()]);
+    return { daemon, signalCli, broker, webhooks, ...(cluster === undefined ? {} : { cluster }) };
   };
 
   router
@@ -65,12 +70,17 @@ export function addAdminRoutes(router: Router, deps: AdminDeps): Admin {
       if (inbox.state === 'unwritable') {
         reasons.push({ code: inbox.lastError?.code ?? 'SIG_ERR_INBOX_UNWRITABLE', reason: 'the inbox cannot be written; received messages wait in memory' });
       }
-      if (!cli.ready) reasons.push({ code: cli.code, reason: cli.reason });
+      // In cluster mode a standby runs no signal-cli: it is ready to serve (and says it does not own); NATS out
+      // of reach or a fence make it not ready.
+      const member = deps.cluster?.readiness();
+      if (member !== undefined && !member.ready) reasons.push({ code: member.code!, reason: member.reason! });
+      if (!cli.ready && (member === undefined || member.owning)) reasons.push({ code: cli.code, reason: cli.reason });
       const ready = reasons.length === 0;
       const { context } = cliDump;
       sendJson(res, ready ? 200 : 503, {
         status: ready ? 'ready' : 'not-ready',
         ...(ready ? {} : { code: reasons[0]!.code, reason: reasons.map((r) => r.reason).join('; '), reasons }),
+        ...(member === undefined ? {} : { cluster: member.cluster }),
         inbox: { state: inbox.state, held: inbox.held, receiving: cliDump.receiving, lastError: inbox.lastError },
         signalCli: {
           status: cliDump.status,

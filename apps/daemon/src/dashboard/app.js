@@ -166,6 +166,7 @@
     const version = dump?.daemon?.version;
     $('version').textContent = version ? `v${version}` : '';
     renderCli(dump?.signalCli);
+    renderCluster(dump?.cluster);
     const list = dump?.broker?.accounts ?? [];
     const seen = new Set();
     const main = $('accounts');
@@ -200,6 +201,47 @@
     $('cli-version').textContent = c.version ?? '–';
     const f = c.lastFailure;
     $('cli-failure').textContent = f ? `${f.code ?? ''} ${f.reason ?? ''}: ${f.message ?? ''} (${fmtAge(ageSince(f.at))} ago)`.trim() : 'none';
+  }
+
+  /** A table of rows (arrays of text), with its header; replaced whole on each poll (it has a few rows). */
+  function fillTable(table, head, rows) {
+    const headRow = el('tr', {}, head.map(([label, cls]) => el('th', cls ? { class: cls } : {}, [label])));
+    const body = rows.map((cells) => el('tr', {}, cells.map((text, i) => el('td', head[i][1] ? { class: head[i][1] } : {}, [String(text)]))));
+    table.replaceChildren(el('thead', {}, [headRow]), el('tbody', {}, body));
+  }
+
+  // Cluster mode only (SIGNAL_BROKER_CLUSTER=on): this daemon's lease, the daemons, and who owns each account.
+  function renderCluster(cluster) {
+    const section = $('cluster');
+    section.hidden = !cluster;
+    if (!cluster) return;
+    const self = cluster.self ?? {};
+    $('cluster-self').textContent = self.id ?? '–';
+    const role = $('cluster-role');
+    role.textContent = self.role ?? '–';
+    role.dataset.state = self.role ?? '';
+    $('cluster-shard').textContent = self.shard ?? '–';
+    $('cluster-holder').textContent = self.holder ?? 'none';
+    const fence = self.lastFence;
+    $('cluster-fences').textContent = fence ? `${fmt(self.fences)} (last: ${fence.reason}${fence.by ? ` by ${fence.by}` : ''}, ${fmtAge(ageSince(fence.at))} ago)` : fmt(self.fences);
+    const problem = cluster.error ?? self.lastError;
+    $('cluster-error').textContent = problem ? `${problem.code}: ${problem.message}` : 'ok';
+    fillTable(
+      $('cluster-daemons'),
+      [['daemon'], ['role'], ['shard'], ['accounts', 'num'], ['heartbeat', 'num']],
+      (cluster.daemons ?? []).map((d) => [d.id, d.role, d.shard, fmt(d.accounts?.length ?? 0), `${fmtAge(d.ageMs)} ago`]),
+    );
+    fillTable(
+      $('cluster-accounts'),
+      [['account'], ['owner'], ['first', 'num'], ['last', 'num'], ['messages', 'num']],
+      (cluster.accounts ?? []).map((a) => [
+        a.account,
+        a.owner ? `${a.owner.holder}${a.owner.live ? '' : ' (lease gone)'}` : 'none',
+        a.stream ? fmt(a.stream.first) : '–',
+        a.stream ? fmt(a.stream.last) : '–',
+        a.stream ? fmt(a.stream.messages) : '–',
+      ]),
+    );
   }
 
   const FIGURES = [

@@ -341,7 +341,12 @@ export async function startDaemon(config: Readonly<Config>, logger: Logger): Pro
             if (closing === undefined && cluster.holdsLease) startSignalCli();
           });
       },
-      lost: () => signalCli.stop(),
+      // The accounts go with the lease: from now on they are remote here (followed from JetStream, their calls
+      // forwarded to the new holder), and this daemon stops answering calls forwarded for them.
+      lost: () => {
+        broker.syncAccounts([]);
+        return signalCli.stop();
+      },
     });
   }
 

@@ -191,6 +191,65 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
     }
   }, 120_000);
 
+  it('clients of the account on another daemon keep receiving across the failover, and calls reach whichever daemon owns it', async () => {
+    const B = '+15555550124';
+    // A NATS of its own: what the other tests stored for A (and its compatibility clients' position) stays out.
+    const own = await startNatsServer();
+    const configDir = sharedDir();
+    const owner = await start('fo-owner', configDir, { url: own.url });
+    const standby = await start('fo-standby', configDir, { standby: true, url: own.url });
+    await standby.waitForLog('standing by for the lease of the signal-cli data directory');
+    // A third daemon with a data directory (and an account) of its own.
+    const otherDir = mkdtempSync(join(tmpdir(), 'sb-other-'));
+    dirs.push(otherDir);
+    const other = await startDaemon({
+      accounts: [B],
+      configDir: join(otherDir, 'signal-cli'),
+      env: {
+        SIGNAL_BROKER_INBOX_URL: own.url,
+        SIGNAL_BROKER_CLUSTER: 'on',
+        SIGNAL_BROKER_DAEMON_ID: 'fo-other',
+        SIGNAL_BROKER_LEASE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+        SIGNAL_BROKER_LEASE_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
+    });
+    daemons.push(other);
+    await until(async () => (await (await fetch(`${other.baseUrl}/v1/admin/actors`)).json() as { broker: { accounts: Array<{ account: string }> } }).broker.accounts.some((a) => a.account === A), 20_000);
+
+    // A compatibility client of A on the daemon that does not own it, before and through the failover.
+    const watcher = await open(other.wsUrl(A));
+    await until(async () => ((await other.actors()).broker.accounts.find((a) => a.account === A)?.subscribers.length ?? 0) === 1);
+    await owner.control.emit({ account: A, count: 3, timestamp: 10_000 });
+    await until(() => watcher.frames.length === 3);
+
+    // A send for A made at the other daemon reaches the owner's signal-cli.
+    const send = (to: DaemonHandle, message: string) =>
+      fetch(`${to.baseUrl}/v2/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ number: A, recipients: ['+15555550100'], message }),
+      });
+    expect((await send(other, 'before')).status).toBe(201);
+    expect((await owner.control.requests()).some((r) => r.method === 'send')).toBe(true);
+
+    await owner.stop('SIGKILL');
+    await standby.waitForLog('signal-broker is ready', undefined, 20_000);
+    const control = await standby.connectControl();
+    await control.emit({ account: A, count: 2, timestamp: 20_000 });
+    // The same connection, never closed, gets what the new owner's signal-cli receives, after the rest, in order.
+    await until(() => watcher.frames.length === 5, 20_000);
+    const stamps = watcher.frames.map((f) => (JSON.parse(f) as { envelope: { timestamp: number }; account: string }).envelope.timestamp);
+    expect(stamps).toEqual([10_000, 10_001, 10_002, 20_000, 20_001]);
+    for (const f of watcher.frames) expect((JSON.parse(f) as { account: string }).account).toBe(A);
+
+    // Calls made at the other daemon now reach the new owner (once its forwarding subscription is up).
+    await until(async () => (await send(other, 'after')).status === 201, 20_000);
+    expect((await control.requests()).filter((r) => r.method === 'send').length).toBeGreaterThan(0);
+    for (const c of clients.splice(0)) c.ws.terminate();
+    for (const d of daemons.splice(0)) await d.dispose();
+    await own.stop();
+  }, 90_000);
+
   it('fences a paused owner that wakes up after its lease was taken: it stops its signal-cli, stands by, and can take the lease again later', async () => {
     const configDir = sharedDir();
     const first = await start('first', configDir);
@@ -215,6 +274,17 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
     expect(f.signalCli.status).toBe('stopped');
     expect(f.cluster.self).toMatchObject({ role: 'standby', leaseHeld: false, holder: 'second', fences: 1, lastFence: { reason: 'fenced', by: 'second' } });
     expect((await ready(first)).body.cluster).toMatchObject({ role: 'standby', leaseHeld: false });
+    // It gave up the account with the lease: a call made there now goes to the new owner's signal-cli, and it
+    // no longer answers calls forwarded for the account (two answerers would race).
+    const secondControl = await second.connectControl();
+    const sent = await fetch(`${first.baseUrl}/v2/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ number: A, recipients: ['+15555550100'], message: 'after the fence' }),
+    });
+    expect(sent.status).toBe(201);
+    expect((await secondControl.requests()).filter((r) => r.method === 'send')).toHaveLength(1);
+    expect((await first.actors()).broker.accounts.find((a) => a.account === A)).toMatchObject({ role: 'remote' });
 
     // The fenced daemon stands by like any other: when the new owner dies, it takes over and runs signal-cli again.
     const secondCli = (await dump(second)).signalCli.context.pid!;

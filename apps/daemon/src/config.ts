@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { DEFAULT_MAX_SUBSCRIBERS } from '@signal-broker/broker';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, parseTokens, readTlsCredentials } from '@signal-broker/gateway';
 import type { TlsFiles, TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
+import { installLayout } from './signal-cli-install.ts';
 import { configWebhookId, normaliseAccounts, urlProblem, webhookInputSchema } from './webhooks/definition.ts';
 import type { ConfiguredWebhook } from './webhooks/service.ts';
 
@@ -18,9 +18,13 @@ const bool = z
   .transform((v) => ['true', '1', 'yes'].includes(v.toLowerCase()));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** The launcher `scripts/setup.sh` installs, relative to the bundled `apps/daemon/dist/main.js`. */
-export function defaultSignalCliBin(): string {
-  return fileURLToPath(new URL('../../../.cache/bin/signal-cli', import.meta.url));
+/**
+ * SIGNAL_CLI_BIN's default: the launcher scripts/install-signal-cli.sh writes, in <repo>/.cache for a clone
+ * (scripts/setup.sh) and in ${XDG_CACHE_HOME:-~/.cache}/signal-broker for the npm package (installed on the
+ * first start). See signal-cli-install.ts.
+ */
+export function defaultSignalCliBin(env: Readonly<Record<string, string | undefined>>): string {
+  return installLayout(env).launcher;
 }
 
 const schema = z.object({
@@ -316,7 +320,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     logLevel: e.LOG_LEVEL,
     buildVersion: e.BUILD_VERSION ?? REST_API_VERSION,
     signalCli: Object.freeze({
-      bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),
+      bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(env),
       configDir,
       trustNewIdentities: e.JSON_RPC_TRUST_NEW_IDENTITIES,
       ignoreAttachments: e.JSON_RPC_IGNORE_ATTACHMENTS,

@@ -43,10 +43,20 @@ function configProblems(env: Env): { config: Readonly<Config> | undefined; probl
  * defaults are the daemon's own.
  */
 function placesOnly(env: Env): Readonly<Config> | undefined {
-  const keep = new Set(['PORT', 'SIGNAL_BROKER_HOST', 'SIGNAL_CLI_BIN', 'SIGNAL_CLI_CONFIG_DIR', 'SIGNAL_BROKER_DATA_DIR', 'SIGNAL_BROKER_INBOX', 'SIGNAL_BROKER_INBOX_URL']);
+  const keep = ['PORT', 'SIGNAL_BROKER_HOST', 'SIGNAL_CLI_BIN', 'SIGNAL_CLI_CONFIG_DIR', 'SIGNAL_BROKER_DATA_DIR', 'SIGNAL_BROKER_INBOX', 'SIGNAL_BROKER_INBOX_URL'];
+  return configProblems({ ...only(env, keep), SIGNAL_BROKER_INSECURE_NO_AUTH: 'true' }).config;
+}
+
+/** The token and TLS problems alone, when other settings are invalid (loadConfig stops at those before it reads tokens). */
+function accessProblems(env: Env): string[] {
+  const keep = Object.keys(env).filter((k) => isTokenProblem(k) || isTlsProblem(k));
+  return configProblems(only(env, keep)).problems.filter((p) => isTokenProblem(p) || isTlsProblem(p));
+}
+
+/** The environment without the daemon's variables other than `keep` (HOME, XDG_* and the like stay). */
+function only(env: Env, keep: readonly string[]): Env {
   const known = new Set(CONFIG_VARIABLES);
-  const reduced = Object.fromEntries(Object.entries(env).filter(([k]) => (!known.has(k) && !k.startsWith('SIGNAL_BROKER_')) || keep.has(k)));
-  return configProblems({ ...reduced, SIGNAL_BROKER_INSECURE_NO_AUTH: 'true' }).config;
+  return Object.fromEntries(Object.entries(env).filter(([k]) => (!known.has(k) && !k.startsWith('SIGNAL_BROKER_')) || keep.includes(k)));
 }
 
 function run(file: string, args: string[], env: Env, timeoutMs: number): Promise<{ code: number | null; out: string; error?: { code: string; message: string } }> {
@@ -163,7 +173,7 @@ function checkPort(host: string, port: number): Promise<CheckResult> {
 function checkTokens(config: Readonly<Config> | undefined, problems: string[]): CheckResult {
   const mine = problems.filter(isTokenProblem);
   if (mine.length > 0) return { name: 'api tokens', ok: false, text: mine.join('; ') };
-  if (config === undefined) return { name: 'api tokens', ok: true, text: 'no problem found (the configuration has other problems)' };
+  if (config === undefined) return { name: 'api tokens', ok: true, text: 'no problem found' };
   const { tokens, source } = config.auth;
   if (tokens.length === 0) {
     return {
@@ -188,7 +198,9 @@ function checkTls(env: Env, config: Readonly<Config> | undefined, problems: stri
 
 /** Every check, in the order they are printed. */
 export async function diagnose(env: Env): Promise<CheckResult[]> {
-  const { config, problems } = configProblems(env);
+  const loaded = configProblems(env);
+  const { config } = loaded;
+  const problems = config === undefined && !loaded.problems.some((p) => isTokenProblem(p) || isTlsProblem(p)) ? [...loaded.problems, ...accessProblems(env)] : loaded.problems;
   const rest = problems.filter((p) => !isTokenProblem(p) && !isTlsProblem(p));
   const results: CheckResult[] = [
     rest.length === 0

@@ -90,6 +90,10 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
   SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: int(1, 1_000_000).default(DEFAULT_MAX_SUBSCRIBERS),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
+  // Read by scripts/install-signal-cli.sh (run on the first start) and the signal-cli launcher it writes, not
+  // by the daemon; known here so the daemon's environment may carry them.
+  SIGNAL_BROKER_JAVA_HOME: z.string().min(1).optional(),
+  SIGNAL_BROKER_DEBIAN_MIRROR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'jetstream', 'off']).optional(),
   // nats://[user:pass@|token@]host:port[,nats://…]: the inbox lives in NATS JetStream (see inbox.ts).
   SIGNAL_BROKER_INBOX_URL: z.string().optional(),

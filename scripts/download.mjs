@@ -33,13 +33,19 @@ if (url === undefined || values.out === undefined || (values.sha512 === undefine
 const label = values.label ?? url;
 const tty = process.stderr.isTTY === true;
 
-const mb = (n) => (n / 1_000_000).toFixed(1);
+/** Bytes in the unit of the total: MB from a megabyte up, kB below. */
 function describe(done, total) {
-  if (total === undefined) return `${label}: ${mb(done)} MB`;
-  return `${label}: ${mb(done)} of ${mb(total)} MB (${Math.floor((done / total) * 100)}%)`;
+  const [div, unit] = (total ?? done) >= 1_000_000 ? [1_000_000, 'MB'] : [1_000, 'kB'];
+  const n = (v) => (v / div).toFixed(1);
+  if (total === undefined) return `${label}: ${n(done)} ${unit}`;
+  return `${label}: ${n(done)} of ${n(total)} ${unit} (${Math.floor((done / total) * 100)}%)`;
 }
 
-const response = await fetch(url, { redirect: 'follow' }).catch((err) => fail(`${url}: ${err.cause?.message ?? err.message}`));
+// A connection that delivers nothing for this long is given up (the installer can be run again).
+const STALL_MS = 60_000;
+const abort = new AbortController();
+let stall = setTimeout(() => abort.abort(new Error(`no data for ${STALL_MS / 1000} s`)), STALL_MS);
+const response = await fetch(url, { redirect: 'follow', signal: abort.signal }).catch((err) => fail(`${url}: ${err.cause?.message ?? err.message}`));
 if (!response.ok || response.body === null) fail(`${url}: HTTP ${response.status}`);
 const header = Number(response.headers.get('content-length'));
 const total = values.size !== undefined ? Number(values.size) : Number.isFinite(header) && header > 0 ? header : undefined;
@@ -52,6 +58,8 @@ let shownAt = Date.now();
 if (!tty) process.stderr.write(`${describe(0, total)}\n`);
 try {
   for await (const chunk of response.body) {
+    clearTimeout(stall);
+    stall = setTimeout(() => abort.abort(new Error(`no data for ${STALL_MS / 1000} s`)), STALL_MS);
     hash.update(chunk);
     done += chunk.length;
     if (!file.write(chunk)) await new Promise((resolve) => file.once('drain', resolve));
@@ -64,8 +72,10 @@ try {
       shownAt = now;
     }
   }
+  clearTimeout(stall);
   await new Promise((resolve, reject) => file.end((err) => (err ? reject(err) : resolve())));
 } catch (err) {
+  clearTimeout(stall);
   file.destroy();
   await rm(part, { force: true });
   fail(`${url}: ${err.message} after ${done} bytes`);

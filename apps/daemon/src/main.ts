@@ -24,9 +24,10 @@ async function main(): Promise<void> {
   }
   const output = createLogOutput(1);
   const logger = createLogger(config.logLevel, output);
-  // No SIGNAL_CLI_BIN and no launcher yet: install signal-cli (and Java 21 where needed) into the cache.
-  if (!process.env.SIGNAL_CLI_BIN && !existsSync(config.signalCli.bin)) {
-    const layout = installLayout(process.env);
+  // No SIGNAL_CLI_BIN and no launcher yet: install signal-cli (and Java 21 where needed) into the cache. A
+  // bundle copied somewhere alone has no installer beside it; starting signal-cli then fails with its diagnosis.
+  const layout = installLayout(process.env);
+  if (!process.env.SIGNAL_CLI_BIN && !existsSync(config.signalCli.bin) && existsSync(layout.installer)) {
     logger.info({ cacheDir: layout.cacheDir, installer: layout.installer }, 'signal-cli is not installed; installing it');
     try {
       await installSignalCli(layout);

@@ -24,6 +24,10 @@ async function main(): Promise<void> {
   }
   const output = createLogOutput(1);
   const logger = createLogger(config.logLevel, output);
+  // Node ends the process on SIGHUP unless someone listens; while the daemon starts (or installs signal-cli),
+  // a SIGHUP is only noted.
+  let onHangup = (): void => logger.info('SIGHUP received while starting; ignored');
+  process.on('SIGHUP', () => onHangup());
   // No SIGNAL_CLI_BIN and no launcher yet: install signal-cli (and Java 21 where needed) into the cache. A
   // bundle copied somewhere alone has no installer beside it; starting signal-cli then fails with its diagnosis.
   const layout = installLayout(process.env);
@@ -42,9 +46,6 @@ async function main(): Promise<void> {
     }
     logger.info({ bin: config.signalCli.bin }, 'signal-cli installed');
   }
-  // Node ends the process on SIGHUP unless someone listens; while the daemon starts, a SIGHUP is only noted.
-  let onHangup = (): void => logger.info('SIGHUP received while starting; ignored');
-  process.on('SIGHUP', () => onHangup());
   const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
     const failure = describeStartupFailure(err);
     logger.fatal({ err, code: isSigError(err) ? err.code : undefined, exitCode: failure.exitCode }, 'could not start');

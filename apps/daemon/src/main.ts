@@ -1,12 +1,15 @@
-// signal-broker's entry point: load the configuration, create the root logger, start the daemon, and
-// stop it cleanly on SIGINT/SIGTERM; SIGHUP (`systemctl reload`) reloads the TLS certificate. With a
-// command (`signal-broker actors …`) it is the command line (apps/cli) instead, reading a running daemon's
+// signal-broker's entry point: load the configuration, create the root logger, install signal-cli if it is
+// missing (the first start of the npm package), start the daemon, and stop it cleanly on SIGINT/SIGTERM;
+// SIGHUP (`systemctl reload`) reloads the TLS certificate. `signal-broker doctor` checks the set-up instead;
+// any other command (`signal-broker actors …`) is the command line (apps/cli), reading a running daemon's
 // admin API.
+import { existsSync } from 'node:fs';
 import { isSigError } from '@signal-broker/errors';
 import { loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
 import { createLogOutput, createLogger } from './logger.ts';
 import { installShutdown } from './shutdown.ts';
+import { installLayout, installSignalCli } from './signal-cli-install.ts';
 import { EXIT, describeStartupFailure } from './startup-failure.ts';
 
 async function main(): Promise<void> {
@@ -21,9 +24,28 @@ async function main(): Promise<void> {
   }
   const output = createLogOutput(1);
   const logger = createLogger(config.logLevel, output);
-  // Node ends the process on SIGHUP unless someone listens; while the daemon starts, a SIGHUP is only noted.
+  // Node ends the process on SIGHUP unless someone listens; while the daemon starts (or installs signal-cli),
+  // a SIGHUP is only noted.
   let onHangup = (): void => logger.info('SIGHUP received while starting; ignored');
   process.on('SIGHUP', () => onHangup());
+  // No SIGNAL_CLI_BIN and no launcher yet: install signal-cli (and Java 21 where needed) into the cache. A
+  // bundle copied somewhere alone has no installer beside it; starting signal-cli then fails with its diagnosis.
+  const layout = installLayout(process.env);
+  if (!process.env.SIGNAL_CLI_BIN && !existsSync(config.signalCli.bin) && existsSync(layout.installer)) {
+    logger.info({ cacheDir: layout.cacheDir, installer: layout.installer }, 'signal-cli is not installed; installing it');
+    try {
+      await installSignalCli(layout);
+    } catch (err) {
+      logger.fatal({ err, code: 'SIG_ERR_CLI_NOT_FOUND' }, 'could not install signal-cli');
+      process.stderr.write(
+        `signal-broker: could not install signal-cli into ${layout.cacheDir} (the lines above say why); ` +
+          'start again to retry, or install signal-cli 0.13 and Java 21 yourself and set SIGNAL_CLI_BIN to its bin/signal-cli\n',
+      );
+      await output.close(1_000);
+      process.exit(1);
+    }
+    logger.info({ bin: config.signalCli.bin }, 'signal-cli installed');
+  }
   const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
     const failure = describeStartupFailure(err);
     logger.fatal({ err, code: isSigError(err) ? err.code : undefined, exitCode: failure.exitCode }, 'could not start');
@@ -65,8 +87,13 @@ async function main(): Promise<void> {
   });
 }
 
-/** `signal-broker actors …` and `signal-broker --help`: the CLI. No arguments: the daemon. */
+/** `signal-broker doctor`, `signal-broker actors …` and `signal-broker --help`: the CLI. No arguments: the daemon. */
 async function command(argv: string[]): Promise<void> {
+  if (argv[0] === 'doctor') {
+    const { runDoctor } = await import('./doctor.ts');
+    process.exitCode = await runDoctor(process.env, process.stdout);
+    return;
+  }
   const { runCli } = await import('@signal-broker/cli');
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());

@@ -164,10 +164,12 @@ export async function run(argv: string[]): Promise<void> {
   const cluster: BenchServer[] = [];
   let single: BenchServer | undefined;
   try {
-    const env = { SIGNAL_BROKER_INBOX_URL: nats.urls, SIGNAL_BROKER_INBOX_REPLICAS: '3' };
+    // Cluster mode with the default lease timing (heartbeat 2 s, timeout 10 s), so failover_s is what a
+    // deployment with the defaults gets.
+    const env = { SIGNAL_BROKER_INBOX_URL: nats.urls, SIGNAL_BROKER_INBOX_REPLICAS: '3', SIGNAL_BROKER_CLUSTER: 'on' };
     say('starting 2 daemons on the cluster and 1 on SQLite');
-    cluster.push(await startServer('daemon', [A], { env }));
-    cluster.push(await startServer('daemon', [B], { env }));
+    cluster.push(await startServer('daemon', [A], { env: { ...env, SIGNAL_BROKER_DAEMON_ID: 'bench-1' } }));
+    cluster.push(await startServer('daemon', [B], { env: { ...env, SIGNAL_BROKER_DAEMON_ID: 'bench-2' } }));
     single = await startServer('daemon', [A, B], { env: { SIGNAL_BROKER_INBOX: 'sqlite' } });
     const [d1, d2] = cluster as [BenchServer, BenchServer];
     // Each daemon must know the other's account before clients attach there.
@@ -200,7 +202,14 @@ export async function run(argv: string[]): Promise<void> {
       single_lost: sum(sides.single, 'lost'),
       ratio: round(median(sides.cluster.map((r) => r.fps)) / median(sides.single.map((r) => r.fps)), 3),
     });
-    figures.failover_s = args.failover !== 'off' ? await failover(nats.urls, d1, d2) : null;
+    if (args.failover !== 'off') {
+      say('failover: a standby on the first daemon\'s data, then SIGKILL of the first daemon');
+      const standby = await startServer('daemon', [A], { env: { ...env, SIGNAL_BROKER_DAEMON_ID: 'bench-standby' }, configDir: d1.configDir, standby: true });
+      cluster.push(standby);
+      figures.failover_s = await failover(d1, d2, standby);
+    } else {
+      figures.failover_s = null;
+    }
   } catch (err) {
     throw new BenchFailure(err instanceof Error ? err.message : String(err), figures);
   } finally {
@@ -221,7 +230,42 @@ async function waitForAccounts(server: BenchServer, accounts: string[]): Promise
   throw new Error(`daemon on port ${server.port} did not learn the accounts ${accounts.join(', ')} within 30 s`);
 }
 
-/** Set by the lease work: measured once a standby can take over a SIGKILLed owner. */
-async function failover(_urls: string, _owner: BenchServer, _other: BenchServer): Promise<number | null> {
-  return null;
+/**
+ * Seconds from SIGKILL of `owner` until a message that `standby`'s signal-cli received reaches a client of A
+ * attached to `other` (which never disconnects): the lease times out, the standby takes it, starts signal-cli,
+ * stores the message in JetStream, and `other` follows it there.
+ */
+async function failover(owner: BenchServer, other: BenchServer, standby: BenchServer): Promise<number> {
+  const readyz = async (server: BenchServer) =>
+    (await (await fetch(`http://127.0.0.1:${server.port}/readyz`)).json()) as { cluster?: { role: string; holder: string | null } };
+  const deadline = Date.now() + 30_000;
+  while ((await readyz(standby)).cluster?.holder !== 'bench-1') {
+    if (Date.now() > deadline) throw new Error('the standby did not see the first daemon hold the lease within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const stamps: number[] = [];
+  const ws = new WebSocket(other.wsUrl(A));
+  ws.on('message', (data) => {
+    const m = /"timestamp":(\d+)/.exec(data.toString());
+    if (m !== null) stamps.push(Number(m[1]));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  try {
+    const killedAt = performance.now();
+    await owner.kill('SIGKILL');
+    // The standby's fake signal-cli exists only once it took over: its control socket says when.
+    const control = await standby.connectControl(60_000);
+    const marker = 9_000_000_000_000;
+    for (let k = 0; ; k++) {
+      await control.emit({ account: A, count: 1, timestamp: marker + k });
+      const seen = await until(() => stamps.some((t) => t >= marker), 500);
+      if (seen) return round((performance.now() - killedAt) / 1000, 2);
+      if (performance.now() - killedAt > 60_000) throw new Error('no message from the standby reached the other daemon within 60 s of the kill');
+    }
+  } finally {
+    ws.terminate();
+  }
 }

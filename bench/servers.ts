@@ -16,7 +16,14 @@ export interface BenchServer {
   kind: ServerKind;
   port: number;
   pid: number;
+  /** signal-cli's data directory (the fake's). */
+  configDir: string;
+  /** The fake signal-cli's control socket (a standby's once `connectControl` found it). */
   control: FakeControl;
+  /** Connects (again) to the fake's control socket, waiting up to `timeoutMs` for it to appear. */
+  connectControl(timeoutMs?: number): Promise<FakeControl>;
+  /** Sends a signal to the server process and waits until it has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
   wsUrl: (account: string) => string;
   /** Peak and current resident memory of the server process, in MiB. */
   memory(): { peakMb: number; rssMb: number };
@@ -35,12 +42,16 @@ export interface ServerOptions {
   scenario?: Record<string, unknown>;
   /** More environment for the server (e.g. `SIGNAL_BROKER_INBOX`). */
   env?: Record<string, string>;
+  /** signal-cli's data directory, shared with another server (a standby); default: a new one with `accounts`. */
+  configDir?: string;
+  /** A cluster standby: ready once listening; its signal-cli (and the fake's control socket) start on takeover. */
+  standby?: boolean;
 }
 
 export async function startServer(kind: ServerKind, accounts: string[], options: ServerOptions = {}): Promise<BenchServer> {
   const workDir = mkdtempSync(join(tmpdir(), `sb-bench-${kind}-`));
-  const configDir = join(workDir, 'signal-cli');
-  writeAccountsJson(configDir, accounts);
+  const configDir = options.configDir ?? join(workDir, 'signal-cli');
+  if (options.configDir === undefined) writeAccountsJson(configDir, accounts);
   const controlPath = join(workDir, 'fake.sock');
   const env = {
     ...process.env,
@@ -63,7 +74,7 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    let ready = kind === 'baseline';
+    let ready = kind === 'baseline' || options.standby === true;
     let found: number | undefined;
     lines.on('line', (line) => {
       if (!line.startsWith('{')) {
@@ -80,13 +91,26 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
     });
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${String(code)} before it was ready`)));
   });
-  const control = await FakeControl.connect(controlPath, { timeoutMs: 20_000 });
+  let control = options.standby === true ? undefined : await FakeControl.connect(controlPath, { timeoutMs: 20_000 });
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     kind,
     port,
     pid: child.pid!,
-    control,
+    configDir,
+    get control() {
+      if (control === undefined) throw new Error('no control connection yet: call connectControl()');
+      return control;
+    },
+    async connectControl(timeoutMs = 20_000) {
+      control?.close();
+      control = await FakeControl.connect(controlPath, { timeoutMs });
+      return control;
+    },
+    async kill(signal) {
+      child.kill(signal);
+      await exited;
+    },
     wsUrl: (account) => `ws://127.0.0.1:${port}/v1/receive/${encodeURIComponent(account)}`,
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -102,7 +126,7 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
       return dump.broker.totals.subscribers;
     },
     async stop() {
-      control.close();
+      control?.close();
       child.kill('SIGTERM');
       await exited;
       rmSync(workDir, { recursive: true, force: true });

@@ -417,12 +417,14 @@ export class ClusterMember {
     try {
       if (this.role === 'owner') await this.renew();
       else await this.observe();
-      await this.putPresence();
-      if (this.role === 'owner') await this.publishOwners();
+      // The lease answered: the bucket is reachable again, before the presence and owner keys are written (a
+      // lease taken back in `observe` has already told the daemon, which must not read "unreachable" then).
       if (this.lastError !== null) {
         this.log.info({ down: this.lastError }, 'the cluster bucket is reachable again');
         this.lastError = null;
       }
+      await this.putPresence();
+      if (this.role === 'owner') await this.publishOwners();
     } catch (err) {
       const problem = this.problem(err);
       if (this.lastError === null) this.log.warn({ err, code: problem.code }, 'cannot reach the cluster bucket; retrying every heartbeat');
@@ -507,6 +509,11 @@ export class ClusterMember {
       this.takeovers++;
       this.log.warn({ from, revision: rev }, 'took over the lease: its holder stopped heartbeating');
     } else this.log.info({ revision: rev }, 'acquired the lease');
+    // The bucket answered; whoever hears of the lease now must not read "unreachable" in the readiness.
+    if (this.lastError !== null) {
+      this.log.info({ down: this.lastError }, 'the cluster bucket is reachable again');
+      this.lastError = null;
+    }
     this.handlers?.acquired();
   }
 

@@ -105,7 +105,7 @@ export class NatsStart {
         }
         if (!retryable(err)) throw err;
         this.lastError = err;
-        backoff = backoff === undefined ? this.backoff.next(undefined) : backoff.next(undefined);
+        backoff = backoff === undefined ? this.backoff.next() : backoff.next(undefined);
         this.retryAt = Date.now() + backoff.duration;
         const fields = { code: err.code, servers: this.servers, attempt: this.attempts, retryInMs: backoff.duration, error: err.message };
         if (this.attempts === 1) {

@@ -45,7 +45,7 @@
 // keeps the factor it was created with. Deleting a stream by hand restarts its account's numbering at 1.
 import { randomUUID } from 'node:crypto';
 import { SigError } from '@signal-broker/errors';
-import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager, jserrors } from '@nats-io/jetstream';
+import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy as JsRetention, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, PubAck, StoredMsg, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -126,7 +126,8 @@ export type NatsFailure = 'credentials' | 'jetstream' | 'unreachable';
 export function natsFailure(err: unknown): NatsFailure {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof AuthorizationError || e instanceof UserAuthenticationExpiredError) return 'credentials';
-    if (e instanceof jserrors.JetStreamNotEnabled || e instanceof JetStreamApiError) return 'jetstream';
+    // JetStreamNotEnabled is not exported by @nats-io/jetstream; its name is set.
+    if (e.name === 'JetStreamNotEnabled' || e instanceof JetStreamApiError) return 'jetstream';
   }
   return 'unreachable';
 }

@@ -44,7 +44,7 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** signal-cli's data directory, shared with another server (a standby); default: a new one with `accounts`. */
   configDir?: string;
-  /** A cluster standby: ready once listening; its signal-cli (and the fake's control socket) start on takeover. */
+  /** A cluster standby: ready once it stands by for the lease; its signal-cli (and the fake's control socket) start on takeover. */
   standby?: boolean;
 }
 
@@ -74,7 +74,7 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    let ready = kind === 'baseline' || options.standby === true;
+    let ready = kind === 'baseline';
     let found: number | undefined;
     lines.on('line', (line) => {
       if (!line.startsWith('{')) {
@@ -84,7 +84,8 @@ export async function startServer(kind: ServerKind, accounts: string[], options:
       if (found !== undefined && ready) return;
       const msg = JSON.parse(line) as { port?: number; msg?: string };
       if (kind === 'baseline' || msg.msg === 'listening') found ??= msg.port;
-      if (msg.msg === 'signal-broker is ready') ready = true;
+      // With the inbox in NATS a daemon listens before NATS answers; a standby serves once it stands by.
+      if (msg.msg === 'signal-broker is ready' || (options.standby === true && msg.msg === 'standing by for the lease of the signal-cli data directory')) ready = true;
       if (found !== undefined && ready) {
         resolve(found);
       }

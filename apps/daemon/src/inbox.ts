@@ -1,6 +1,7 @@
 // Opens the inbox engine the configuration names: SQLite in the data directory (the default), NATS JetStream
 // when SIGNAL_BROKER_INBOX_URL is set, or none. An engine that cannot be opened stops start-up with its
-// reason (startup-failure.ts says what to do), before signal-cli is started.
+// reason (startup-failure.ts says what to do), before signal-cli is started; a NATS that cannot be reached is
+// tried again instead (nats-start.ts).
 import { join } from 'node:path';
 import { JetStreamInbox, SqliteInbox } from '@signal-broker/inbox';
 import type { InboxEngine } from '@signal-broker/inbox';

@@ -46,18 +46,26 @@ async function main(): Promise<void> {
     }
     logger.info({ bin: config.signalCli.bin }, 'signal-cli installed');
   }
-  const daemon = await startDaemon(config, logger).catch(async (err: unknown) => {
+  const fail = async (err: unknown): Promise<never> => {
     const failure = describeStartupFailure(err);
     logger.fatal({ err, code: isSigError(err) ? err.code : undefined, exitCode: failure.exitCode }, 'could not start');
     if (failure.line !== null) process.stderr.write(`signal-broker: ${failure.line}\n`);
     await output.close(1_000);
     process.exit(failure.exitCode);
-  });
+  };
+  const daemon = await startDaemon(config, logger).catch(fail);
   const shutdown = installShutdown({
     stop: () => daemon.close(),
     timeoutMs: config.shutdownTimeoutMs,
     logger,
     flushLogs: (timeoutMs) => output.close(timeoutMs),
+  });
+  // With the inbox in NATS the start completes once NATS answers; one that refuses the credentials or has no
+  // JetStream ends it (a refused connection is waited for, see nats-start.ts).
+  daemon.started.catch(async (err: unknown) => {
+    shutdown.uninstall();
+    await Promise.race([daemon.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    await fail(err);
   });
   // `kill -USR2 <pid>` writes the actors dump (GET /v1/admin/actors) to the log, numbers as tags.
   process.on('SIGUSR2', () => {

@@ -1,7 +1,13 @@
 // What the daemon says and which exit code it uses when it cannot start. The inbox's failures get codes of
 // their own (sysexits.h style) and a line on stderr that names the file and what to do, so an orchestrator
 // or an operator can tell "the stored messages need a person" from "try again".
+//
+// NATS (SIGNAL_BROKER_INBOX_URL): a NATS that cannot be reached (connection refused, timeout, name not
+// resolved) does not end start-up; the daemon listens, answers 503 and waits for it (nats-start.ts). What
+// waiting cannot change ends it: NATS refusing the credentials (78, like any configuration error) and a NATS
+// that answers but cannot hold the inbox or the lease bucket (no JetStream, too few servers for the replicas: 75).
 import { isSigError } from '@signal-broker/errors';
+import { natsFailure } from '@signal-broker/inbox';
 
 /** Exit codes of a daemon that could not start. Also in README.md (Faults). */
 export const EXIT = {
@@ -11,9 +17,9 @@ export const EXIT = {
   inboxCorrupt: 65,
   /** EX_CANTCREAT: the inbox cannot be written (read-only or full file system, no permission). */
   inboxUnwritable: 73,
-  /** EX_TEMPFAIL: the inbox is held by another process, or cannot be opened (NATS unreachable for the JetStream inbox). */
+  /** EX_TEMPFAIL: the inbox is held by another process, or its NATS answers but cannot hold it (no JetStream). */
   inboxUnavailable: 75,
-  /** EX_CONFIG: the configuration is invalid. */
+  /** EX_CONFIG: the configuration is invalid, or NATS refuses the credentials in SIGNAL_BROKER_INBOX_URL. */
   config: 78,
 } as const;
 
@@ -26,6 +32,13 @@ export interface StartupFailure {
 export function describeStartupFailure(err: unknown): StartupFailure {
   // The configuration was checked when it was loaded; this is a file that changed since (a TLS key).
   if (isSigError(err, 'SIG_ERR_CONFIG_INVALID')) return { exitCode: EXIT.config, line: `${err.code}: ${err.message}` };
+  if ((isSigError(err, 'SIG_ERR_CLUSTER_UNAVAILABLE') || isSigError(err, 'SIG_ERR_INBOX_UNAVAILABLE')) && natsFailure(err) === 'credentials') {
+    // Waiting would not help: a wrong user, password or token in the URL.
+    return {
+      exitCode: EXIT.config,
+      line: `${err.code}: ${err.message}. NATS at ${String(err.details?.servers)} refused the credentials: correct the user and password (or token) in SIGNAL_BROKER_INBOX_URL, then start again`,
+    };
+  }
   if (isSigError(err, 'SIG_ERR_CLUSTER_UNAVAILABLE')) {
     // Cluster mode (SIGNAL_BROKER_CLUSTER=on): the inbox opened, but its NATS could not hold the lease bucket.
     return {

@@ -254,6 +254,7 @@ describe.skipIf(natsServerSupport() !== null)('cluster mode: one signal-cli per 
     const configDir = sharedDir();
     const first = await start('first', configDir);
     const second = await start('second', configDir, { standby: true });
+    await second.waitForLog('standing by for the lease of the signal-cli data directory');
     await until(async () => (await dump(second)).cluster.self.holder === 'first');
     const firstCli = first.control.pid!;
 

@@ -1,8 +1,8 @@
 // The inbox in NATS JetStream (SIGNAL_BROKER_INBOX_URL), end to end with the bundled daemon, the fake
 // signal-cli and a real nats-server from the testkit: what arrives while no client is attached is stored in
 // NATS, a durable consumer gets it in order, and a second daemon with an empty data directory resumes the
-// consumer from NATS alone. An outage of NATS holds messages (not ready, not delivered) until it is back;
-// NATS unreachable at start stops start-up before signal-cli is spawned.
+// consumer from NATS alone. An outage of NATS holds messages (not ready, not delivered) until it is back.
+// NATS unreachable at start-up: nats.start.test.ts.
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { startNatsServer } from '@signal-broker/testkit';
@@ -113,18 +113,5 @@ describe('receive with the inbox in NATS JetStream', () => {
       await restarted?.stop();
       await own.stop();
     }
-  });
-
-  it('stops start-up with exit 75 and a line naming the NATS address when NATS cannot be reached, before spawning signal-cli', async () => {
-    const gone = await startNatsServer();
-    const url = gone.url;
-    await gone.stop();
-    const daemon = await start({ env: { SIGNAL_BROKER_INBOX_URL: url }, waitListening: false, waitReady: false, withControl: false });
-    expect(await daemon.exited).toBe(75);
-    const line = daemon.stderr.find((l) => l.includes('SIG_ERR_INBOX_UNAVAILABLE'));
-    expect(line).toMatch(/^signal-broker: SIG_ERR_INBOX_UNAVAILABLE: cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+/);
-    expect(line).toContain(url);
-    expect(line).toContain('nats-server -js');
-    expect(daemon.logs.find((l) => l.msg === 'spawning signal-cli')).toBeUndefined();
   });
 });

@@ -48,4 +48,14 @@ describe('Router', () => {
   it('refuses a parameter over the length limit as an unknown path', () => {
     expect(resolve(router, 'GET', `/v1/receive/${'x'.repeat(5000)}`)).toEqual({ miss: 'not-found' });
   });
+
+  it('takes a route off again; a wildcard answers only what no other route takes', () => {
+    const r = new Router().headLikeGet('/livez', OPEN, noop).add('POST', '/*', OPEN, noop).get('/*', OPEN, noop);
+    expect(resolve(r, 'GET', '/livez')).toEqual({ route: 'GET /livez', params: {} });
+    expect(resolve(r, 'GET', '/v1/about')).toMatchObject({ route: 'GET /*' });
+    r.off('GET', '/*').off('POST', '/*').off('GET', '/nothing');
+    expect(resolve(r, 'GET', '/v1/about')).toEqual({ miss: 'not-found' });
+    expect(resolve(r, 'POST', '/livez')).toEqual({ miss: 'method-not-allowed', allow: ['GET', 'HEAD'] });
+    expect(r.list().map((x) => `${x.method} ${x.pattern}`)).toEqual(['GET /livez', 'HEAD /livez']);
+  });
 });

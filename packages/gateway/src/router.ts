@@ -74,6 +74,17 @@ export class Router {
     return this.addRoute({ method: 'GET', pattern, access, handler, upgrade });
   }
 
+  /** Removes the route of `method` on `pattern` (as it was added); a route that is not there is ignored. */
+  off(method: string, pattern: string): this {
+    const index = this.routes.findIndex((r) => r.method === method && r.pattern === pattern);
+    if (index < 0) return this;
+    this.table.off(method as FindMyWay.HTTPMethod, pattern.replace(/\{(\w+)\}/g, ':$1'));
+    this.routes.splice(index, 1);
+    this.methods.clear();
+    for (const r of this.routes) this.methods.add(r.method);
+    return this;
+  }
+
   /** Every route, in registration order (for documentation and tests). */
   list(): readonly Route[] {
     return this.routes;

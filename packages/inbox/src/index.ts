@@ -11,5 +11,5 @@ export type {
 export { DEFAULT_RETENTION } from './engine.ts';
 export { SqliteInbox, inboxError } from './sqlite.ts';
 export type { SqliteInboxOptions, SqliteSynchronous } from './sqlite.ts';
-export { JetStreamInbox, escapeToken, unescapeToken } from './jetstream.ts';
-export type { JetStreamInboxOptions } from './jetstream.ts';
+export { JetStreamInbox, escapeToken, natsFailure, unescapeToken } from './jetstream.ts';
+export type { JetStreamInboxOptions, NatsFailure } from './jetstream.ts';

@@ -4,6 +4,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { isSigError } from '@signal-broker/errors';
+import type { SigError } from '@signal-broker/errors';
 import { startNatsCluster, startNatsServer } from '@signal-broker/testkit';
 import type { NatsServer } from '@signal-broker/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,7 @@ describe('JetStreamInbox on a NATS server', () => {
     const err = await JetStreamInbox.open({ servers: [url], connectTimeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(isSigError(err, 'SIG_ERR_INBOX_UNAVAILABLE')).toBe(true);
     expect((err as Error).message).toContain(url);
+    expect((err as SigError).details).toMatchObject({ servers: url, failure: 'unreachable' });
   });
 
   it('connects with a user and password, or a token, and is refused without them', async () => {
@@ -61,6 +63,7 @@ describe('JetStreamInbox on a NATS server', () => {
     cleanup.push(() => withUser.stop());
     const refused = await JetStreamInbox.open({ servers: [withUser.url], user: 'broker', pass: 'wrong' }).catch((e: unknown) => e);
     expect(isSigError(refused, 'SIG_ERR_INBOX_UNAVAILABLE')).toBe(true);
+    expect((refused as SigError).details.failure).toBe('credentials');
     const inbox = await openInbox({ servers: [withUser.url], user: 'broker', pass: 's3cret' });
     expect(await inbox.append([msg(1)])).toEqual([1]);
 

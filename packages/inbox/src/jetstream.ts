@@ -49,7 +49,7 @@ import { DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy as JsR
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, PubAck, StoredMsg, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
-import { connect, headers } from '@nats-io/transport-node';
+import { AuthorizationError, UserAuthenticationExpiredError, connect, headers } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type {
   AccountStats,
@@ -113,6 +113,23 @@ export function unescapeToken(token: string): string {
     } else bytes.push(token.charCodeAt(i));
   }
   return fromUtf8.decode(new Uint8Array(bytes));
+}
+
+/**
+ * Why opening a connection to NATS (or a bucket on it) failed, from the client's error (or a SigError whose
+ * cause it is): `credentials` (NATS answered and refused them), `jetstream` (NATS answered and cannot hold
+ * streams: JetStream is off, or it refused the request, such as too few servers for the replicas) or
+ * `unreachable` (refused connection, timeout, name not resolved, connection lost: worth trying again).
+ */
+export type NatsFailure = 'credentials' | 'jetstream' | 'unreachable';
+
+export function natsFailure(err: unknown): NatsFailure {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof AuthorizationError || e instanceof UserAuthenticationExpiredError) return 'credentials';
+    // JetStreamNotEnabled is not exported by @nats-io/jetstream; its name is set.
+    if (e.name === 'JetStreamNotEnabled' || e instanceof JetStreamApiError) return 'jetstream';
+  }
+  return 'unreachable';
 }
 
 /** Turn a NATS failure into the inbox's codes: `code` for what cannot be reached or answered in time. */
@@ -180,7 +197,7 @@ export class JetStreamInbox implements InboxEngine {
 
   /**
    * Connect and make sure the bucket exists. Fails with SIG_ERR_INBOX_UNAVAILABLE when NATS cannot be reached,
-   * refuses the credentials or has no JetStream.
+   * refuses the credentials or has no JetStream; `details.failure` says which (see natsFailure).
    */
   static async open(options: JetStreamInboxOptions): Promise<JetStreamInbox> {
     const servers = options.servers.join(',');
@@ -205,7 +222,7 @@ export class JetStreamInbox implements InboxEngine {
     } catch (err) {
       throw new SigError('SIG_ERR_INBOX_UNAVAILABLE', `cannot connect to NATS at ${servers}: ${(err as Error).message}`, {
         cause: err,
-        details: { servers },
+        details: { servers, failure: natsFailure(err) },
       });
     }
     try {
@@ -220,7 +237,7 @@ export class JetStreamInbox implements InboxEngine {
         'SIG_ERR_INBOX_UNAVAILABLE',
         `NATS at ${servers} cannot hold the inbox (${(err as Error).message}); it needs JetStream enabled (nats-server -js)` +
           (replicas > 1 ? ` and at least ${replicas} JetStream servers for ${replicas} replicas` : ''),
-        { cause: err, details: { servers } },
+        { cause: err, details: { servers, failure: natsFailure(err) } },
       );
     }
   }

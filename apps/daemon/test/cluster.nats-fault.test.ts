@@ -64,8 +64,9 @@ describe.skipIf(natsServerSupport() !== null)(`a NATS node killed mid-stream (re
     clients.push(c);
     return c;
   };
-  /** Which server leads a stream now, as an index into nats.servers, and how many replicas it has. */
+  /** Indexes into nats.servers of the servers killed. */
   const killed = new Set<number>();
+  /** Who leads +A's stream now (a server name), its replication factor and its state, asked of a live server. */
   const streamLeader = async () => {
     const live = nats.servers.filter((_, i) => !killed.has(i));
     const nc = await natsConnect({ servers: live.map((s) => s.url) });

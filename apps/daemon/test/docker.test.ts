@@ -470,3 +470,126 @@ describe('docker/compose.yaml', () => {
     expect(() => loadConfig(env)).toThrow(/SIGNAL_BROKER_API_TOKENS_FILE: cannot read/);
   });
 });
+
+describe('docker/compose.cluster.yaml', () => {
+  interface Service {
+    build?: { context: string; dockerfile: string };
+    image?: string;
+    command?: string[];
+    ports?: string[];
+    environment?: Record<string, string | number | boolean>;
+    secrets?: Array<string | { source: string; target?: string }>;
+    volumes?: string[];
+    depends_on?: string[];
+  }
+  interface Compose {
+    services: Record<string, Service>;
+    secrets?: Record<string, { file?: string }>;
+    volumes?: Record<string, unknown>;
+  }
+  const clusterPath = join(root, 'docker/compose.cluster.yaml');
+  const compose = parseYaml(readFileSync(clusterPath, 'utf8')) as Compose;
+  const services = Object.entries(compose.services);
+  const daemons = services.filter(([, s]) => s.build !== undefined);
+  const nats = services.filter(([, s]) => s.image?.startsWith('nats:') === true);
+  const envOfService = (s: Service) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+  const volumeAt = (s: Service, path: string) => (s.volumes ?? []).map((v) => v.split(':')).find(([, at]) => at === path)?.[0];
+  /** A flag's value in a command (`-sd /data`, `--routes a,b`). */
+  const flag = (command: string[], name: string) => command[command.indexOf(name) + 1];
+  const tmp = mkdtempSync(join(tmpdir(), 'signal-broker-compose-cluster-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('runs three NATS servers with JetStream, clustered with each other, each storing in its own volume', () => {
+    expect(nats.map(([name]) => name)).toHaveLength(3);
+    const routeUrls = new Set<string>();
+    const names = new Set<string>();
+    for (const [name, s] of nats) {
+      expect(s.image, `${name}: a pinned NATS image`).toMatch(/^nats:2\.(9|1\d)[\w.-]*$/);
+      const command = s.command ?? [];
+      expect(command, `${name}: JetStream`).toContain('-js');
+      const store = flag(command, '-sd');
+      expect(store, `${name}: a store directory`).toBeDefined();
+      const volume = volumeAt(s, store!);
+      expect(volume, `${name}: ${store} is a volume`).toBeDefined();
+      expect(Object.keys(compose.volumes ?? {})).toContain(volume);
+      names.add(flag(command, '-n')!);
+      expect(flag(command, '--cluster_name')).toBe(flag(nats[0]![1].command!, '--cluster_name'));
+      for (const route of flag(command, '--routes')!.split(',')) routeUrls.add(route);
+    }
+    // Every server routes to every server, by its service name and cluster port.
+    expect(names.size).toBe(3);
+    const clusterPort = new URL(flag(nats[0]![1].command!, '--cluster')!).port;
+    expect([...routeUrls].sort()).toEqual(nats.map(([name]) => `nats://${name}:${clusterPort}`).sort());
+    // No two services store in one NATS volume.
+    expect(new Set(nats.map(([, s]) => volumeAt(s, flag(s.command!, '-sd')!))).size).toBe(3);
+  });
+
+  it('builds every daemon from this repository with docker/Dockerfile, after NATS', () => {
+    expect(daemons.length).toBe(3);
+    for (const [name, s] of daemons) {
+      const context = resolve(dirname(clusterPath), s.build!.context);
+      expect(resolve(context, s.build!.dockerfile), name).toBe(dockerfilePath);
+      expect(existsSync(join(context, 'pnpm-workspace.yaml')), `${name}: the context is the repository root`).toBe(true);
+      expect([...(s.depends_on ?? [])].sort(), `${name} depends on NATS`).toEqual(nats.map(([n]) => n).sort());
+    }
+  });
+
+  it('gives each daemon an environment the daemon accepts: every NATS server, three replicas, cluster mode, its own id', () => {
+    const tokens = join(tmp, 'signal-broker-tokens');
+    writeFileSync(tokens, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    const ids = new Set<string>();
+    for (const [name, s] of daemons) {
+      const environment = envOfService(s);
+      for (const key of Object.keys(environment)) expect(CONFIG_VARIABLES, `${name}: environment ${key}`).toContain(key);
+      const config = loadConfig({ ...runtimeEnv, ...environment, SIGNAL_BROKER_API_TOKENS_FILE: tokens });
+      expect(config.auth.tokens).toHaveLength(1);
+      expect(config.inbox.engine, name).toBe('jetstream');
+      expect(config.inbox.nats?.servers.map((u) => new URL(u).hostname).sort(), `${name}: every NATS server`).toEqual(nats.map(([n]) => n).sort());
+      expect(config.inbox.nats?.replicas, name).toBe(3);
+      expect(config.cluster, `${name}: cluster mode`).toBeDefined();
+      ids.add(config.cluster!.daemonId);
+      // Without the secret it refuses to start: no insecure default.
+      expect(() => loadConfig({ ...runtimeEnv, ...environment, SIGNAL_BROKER_API_TOKENS_FILE: undefined })).toThrow(/without API tokens/);
+    }
+    expect(ids.size, 'distinct SIGNAL_BROKER_DAEMON_IDs').toBe(daemons.length);
+  });
+
+  it('hands each daemon the tokens secret at SIGNAL_BROKER_API_TOKENS_FILE', () => {
+    for (const [name, s] of daemons) {
+      const file = envOfService(s).SIGNAL_BROKER_API_TOKENS_FILE;
+      const mounted = (s.secrets ?? []).map((x) => (typeof x === 'string' ? { source: x, path: `/run/secrets/${x}` } : { source: x.source, path: posix.resolve('/run/secrets', x.target ?? x.source) }));
+      const secret = mounted.find((m) => m.path === file);
+      expect(secret, `${name}: a secret mounted at ${file}`).toBeDefined();
+      const local = compose.secrets?.[secret!.source]?.file;
+      expect(local, `top-level secrets.${secret!.source}`).toBeDefined();
+      execFileSync('git', ['check-ignore', '-q', '--no-index', relative(root, resolve(dirname(clusterPath), local!))], { cwd: root });
+    }
+  });
+
+  it('gives the owners their own data volumes and the standby the first owner’s, so it stands by for the same shard', () => {
+    const dataOf = ([, s]: [string, Service]) => volumes.map((v) => volumeAt(s, v));
+    const shardOf = ([, s]: [string, Service]) => {
+      const config = loadConfig({ ...runtimeEnv, ...envOfService(s), SIGNAL_BROKER_API_TOKENS_FILE: undefined, SIGNAL_BROKER_INSECURE_NO_AUTH: 'true' });
+      return config.cluster!.shard;
+    };
+    for (const d of daemons) expect(dataOf(d).every((v) => v !== undefined), `${d[0]} mounts ${volumes.join(', ')}`).toBe(true);
+    const [first, second, standby] = daemons;
+    expect(dataOf(first!)).not.toEqual(dataOf(second!));
+    expect(dataOf(standby!)).toEqual(dataOf(first!));
+    expect(shardOf(standby!)).toBe(shardOf(first!));
+  });
+
+  it('publishes each daemon’s port on the loopback address, each on its own host port', () => {
+    const hostPorts = new Set<string>();
+    for (const [name, s] of daemons) {
+      const port = String(loadConfig({ ...runtimeEnv, ...envOfService(s), SIGNAL_BROKER_API_TOKENS_FILE: undefined, SIGNAL_BROKER_INSECURE_NO_AUTH: 'true' }).port);
+      expect(s.ports, name).toHaveLength(1);
+      const [hostIp, hostPort, containerPort] = s.ports![0]!.split(':');
+      expect(hostIp, name).toBe('127.0.0.1');
+      expect(containerPort, name).toBe(port);
+      hostPorts.add(hostPort!);
+    }
+    expect(hostPorts.size).toBe(daemons.length);
+    for (const [name, s] of nats) expect(s.ports, `${name} is not published`).toBeUndefined();
+  });
+});

@@ -85,6 +85,9 @@ const BYTES_BEFORE = 'SB-Bytes-Before';
 const DUPLICATE_WINDOW_NS = 10 * 60 * 1_000_000_000;
 /** Message gets in flight at once while reading. */
 const READ_WINDOW = 256;
+/** How long one pull of a follower waits; its idle heartbeat is half of it, and two missed heartbeats make it
+ *  recreate its consumer: this bounds how long a follower stands still after the server holding it dies. */
+const FOLLOW_PULL_EXPIRES_MS = 5_000;
 /** JetStream API error codes this engine tells apart. */
 const API = { streamNotFound: 10059, wrongLastSequence: 10071, insufficientResources: 10023, storageExceeded: 10047, storageFailed: 10077 } as const;
 
@@ -181,6 +184,9 @@ export class JetStreamInbox implements InboxEngine {
   private failures = 0;
   private recovering = false;
   private closed = false;
+  /** Live followers, each recreating its consumer when asked (after the connection came back). */
+  private readonly followers = new Set<() => void>();
+  private watchingConnection = false;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -229,7 +235,10 @@ export class JetStreamInbox implements InboxEngine {
       const timeout = options.requestTimeoutMs ?? 5_000;
       const jsm = await jetstreamManager(nc, { timeout });
       const js = jetstream(nc, { timeout });
-      const kv = await new Kvm(js).create(`${prefix}-state`, { replicas, history: 1 });
+      // Reads go to the bucket's leader (allow_direct: false). Direct gets may be answered by any replica, and a
+      // follower that lags behind would hand a daemon a cursor older than the acknowledgement another daemon
+      // has just stored: a durable consumer moving between daemons would get acknowledged messages again.
+      const kv = await new Kvm(js).create(`${prefix}-state`, { replicas, history: 1, allow_direct: false });
       return new JetStreamInbox(nc, js, jsm, kv, { ...options, prefix, replicas });
     } catch (err) {
       await nc.close().catch(() => {});
@@ -394,29 +403,91 @@ export class JetStreamInbox implements InboxEngine {
   }
 
   async follow(account: string, afterSeq: number, onEntries: (entries: InboxEntry[]) => void): Promise<InboxFollow> {
-    const messages: ConsumerMessages = await this.guard('following an account', async () => {
+    // The ordered consumer lives on one server of the stream's peers. When that server dies the client's own
+    // recovery asks the dead consumer for its info and waits on it indefinitely, so missed heartbeats and a
+    // reconnect make the follower drop it and create a new one after the last message it passed on (never one
+    // twice).
+    let last = Math.max(0, Math.floor(afterSeq));
+    let stopped = false;
+    let current: ConsumerMessages | undefined;
+    const open = async (): Promise<ConsumerMessages> => {
       const consumer = await this.js.consumers.get(this.streamName(account), {
         deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: Math.max(0, Math.floor(afterSeq)) + 1,
+        opt_start_seq: last + 1,
       });
-      return consumer.consume({
+      const messages = await consumer.consume({
+        expires: FOLLOW_PULL_EXPIRES_MS,
         callback: (m: JsMsg) => {
+          if (stopped || m.seq <= last) return;
+          last = m.seq;
           onEntries([{ account, seq: m.seq, receivedAt: Number(m.headers?.get(RECEIVED_AT)) || 0, frame: fromUtf8.decode(m.data) }]);
         },
       });
-    });
-    let stopped = false;
+      void watch(messages);
+      return messages;
+    };
+    const onReconnect = () => {
+      if (current !== undefined && !stopped) void reopen(current);
+    };
+    const watch = async (messages: ConsumerMessages) => {
+      for await (const status of messages.status()) {
+        if (status.type !== 'heartbeats_missed' || stopped || messages !== current) continue;
+        void reopen(messages);
+        return;
+      }
+    };
+    const reopen = async (old: ConsumerMessages) => {
+      if (old !== current) return;
+      current = undefined;
+      await old.close().catch(() => {});
+      for (let attempt = 0; !stopped && !this.closed; attempt++) {
+        try {
+          const next = await open();
+          if (stopped) await next.close().catch(() => {});
+          else current = next;
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, FOLLOW_PULL_EXPIRES_MS)));
+        }
+      }
+    };
+    current = await this.guard('following an account', open);
+    this.followers.add(onReconnect);
+    this.watchConnection();
     return {
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        await messages.close().catch(() => {});
+        this.followers.delete(onReconnect);
+        await current?.close().catch(() => {});
       },
     };
   }
 
+  /**
+   * After a reconnect every follower recreates its consumer: the one it had may have lived on the server that
+   * went away, and the client's own recovery then waits on that consumer's info without end.
+   */
+  private watchConnection(): void {
+    if (this.watchingConnection) return;
+    this.watchingConnection = true;
+    void (async () => {
+      for await (const status of this.nc.status()) {
+        if (status.type === 'reconnect') for (const reopen of this.followers) reopen();
+      }
+    })().catch(() => {});
+  }
+
   async listAccounts(): Promise<string[]> {
-    return this.guard('listing accounts', async () => (await this.streams()).map((info) => this.accountOf(info)).sort());
+    // Stream names come from the cluster's metadata. A list of stream infos leaves out any stream that has no
+    // leader at that moment (a replicated stream while its leader is elected again), which would look as if the
+    // account had gone.
+    return this.guard('listing accounts', async () => {
+      const ours = `${this.prefix}-inbox-`;
+      const out: string[] = [];
+      for await (const name of this.jsm.streams.names(`${this.prefix}.inbox.*`)) if (name.startsWith(ours)) out.push(unescapeToken(name.slice(ours.length)));
+      return out.sort();
+    });
   }
 
   async prepare(account: string): Promise<void> {

@@ -9,6 +9,8 @@
 // Plain Node (>= 20: fetch), no dependencies: it runs before anything else is installed.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { rename, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
@@ -52,17 +54,17 @@ const total = values.size !== undefined ? Number(values.size) : Number.isFinite(
 
 const hash = createHash(values.sha512 !== undefined ? 'sha512' : 'sha256');
 const part = `${values.out}.part`;
-const file = createWriteStream(part);
 let done = 0;
 let shownAt = Date.now();
 if (!tty) process.stderr.write(`${describe(0, total)}\n`);
-try {
-  for await (const chunk of response.body) {
+// Hashes and counts the bytes on their way to the file; pipeline() ends or destroys all three streams together,
+// so a cut connection leaves no write pending on a closed file.
+const meter = new Transform({
+  transform(chunk, _encoding, callback) {
     clearTimeout(stall);
     stall = setTimeout(() => abort.abort(new Error(`no data for ${STALL_MS / 1000} s`)), STALL_MS);
     hash.update(chunk);
     done += chunk.length;
-    if (!file.write(chunk)) await new Promise((resolve) => file.once('drain', resolve));
     const now = Date.now();
     if (tty && now - shownAt >= 100) {
       process.stderr.write(`\r\x1b[K${describe(done, total)}`);
@@ -71,14 +73,16 @@ try {
       process.stderr.write(`${describe(done, total)}\n`);
       shownAt = now;
     }
-  }
+    callback(null, chunk);
+  },
+});
+try {
+  await pipeline(Readable.fromWeb(response.body), meter, createWriteStream(part));
   clearTimeout(stall);
-  await new Promise((resolve, reject) => file.end((err) => (err ? reject(err) : resolve())));
 } catch (err) {
   clearTimeout(stall);
-  file.destroy();
   await rm(part, { force: true });
-  fail(`${url}: ${err.message} after ${done} bytes`);
+  fail(`${url}: ${err.cause?.message ?? err.message} after ${done} bytes`);
 }
 process.stderr.write(`${tty ? '\r\x1b[K' : ''}${describe(done, total ?? done)}\n`);
 

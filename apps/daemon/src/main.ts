@@ -5,7 +5,7 @@
 // admin API.
 import { existsSync } from 'node:fs';
 import { isSigError } from '@signal-broker/errors';
-import { loadConfig } from './config.ts';
+import { DAEMON_VERSION, loadConfig } from './config.ts';
 import { startDaemon } from './daemon.ts';
 import { createLogOutput, createLogger } from './logger.ts';
 import { installShutdown } from './shutdown.ts';
@@ -95,8 +95,22 @@ async function main(): Promise<void> {
   });
 }
 
+const USAGE = `usage: signal-broker                run the daemon (configured by environment variables: see the README)
+       signal-broker doctor         check the configuration, tokens, TLS, Java, signal-cli, the data directory and the port
+       signal-broker actors [...]   show what a running daemon's account actors do (signal-broker actors --help)
+       signal-broker --version      print the version
+`;
+
 /** `signal-broker doctor`, `signal-broker actors …` and `signal-broker --help`: the CLI. No arguments: the daemon. */
 async function command(argv: string[]): Promise<void> {
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(`signal-broker ${DAEMON_VERSION}\n`);
+    return;
+  }
   if (argv[0] === 'doctor') {
     const { runDoctor } = await import('./doctor.ts');
     process.exitCode = await runDoctor(process.env, process.stdout);

@@ -1,6 +1,6 @@
 // `signal-broker actors`: the bundled CLI (apps/cli/dist/cli.js, and the daemon's own bin dispatching to it)
 // against the bundled daemon with the fake signal-cli, through the admin API like a person at a shell.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,5 +244,17 @@ describe('signal-broker actors against a daemon with API tokens', () => {
     expect(r.stderr).toContain('answered 401');
     expect(r.stderr).toContain('SIGNAL_BROKER_TOKEN');
     expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+  });
+});
+
+describe('signal-broker --help and --version', () => {
+  it('names every command of the bin, and the version', async () => {
+    const help = await execa('node', [daemonPath, '--help'], { reject: false, timeout: 20_000 });
+    expect(help.exitCode).toBe(0);
+    for (const command of ['doctor', 'actors', '--version']) expect(help.stdout).toContain(`signal-broker ${command}`);
+    const version = await execa('node', [daemonPath, '--version'], { reject: false, timeout: 20_000 });
+    expect(version.exitCode).toBe(0);
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string };
+    expect(version.stdout).toBe(`signal-broker ${pkg.version}`);
   });
 });

@@ -154,7 +154,7 @@ describe.skipIf(natsServerSupport() !== null)(`a NATS node killed mid-stream (re
       const allThere = () => durable(durableA.frames).length >= COUNT && durable(durableB.frames).length >= COUNT && compatA.frames.length >= COUNT && compatB.frames.length >= COUNT;
       await until(allThere, 20_000).catch(async (err: unknown) => {
         const counts = [durable(durableA.frames), durable(durableB.frames), compatA.frames, compatB.frames].map((f) => f.length);
-        throw new Error(`${String(err)}: frames ${counts.join(', ')} of ${COUNT}; readyz ${JSON.stringify([await ready(a), await ready(b)])}; stream ${JSON.stringify(await streamLeader().catch(String))}; +A at B ${JSON.stringify((await b.actors()).broker.accounts.find((x) => x.account === A)?.inbox)}`);
+        throw new Error(`${String(err)}: frames ${counts.join(', ')} of ${COUNT}; readyz ${JSON.stringify([await ready(a), await ready(b)])}; stream ${JSON.stringify(await streamLeader().catch(String))}; +A at B ${JSON.stringify((await b.actors()).broker.accounts.find((x) => x.account === A)?.inbox)}; +A at A ${JSON.stringify((await a.actors()).broker.accounts.find((x) => x.account === A))}; A's warnings ${JSON.stringify(a.logs.filter((l) => l.level >= 40 || /lease|role|follow|owned|remote/.test(String(l.msg))).map((l) => l.msg))}`);
       });
     } finally {
       clearInterval(sampling);

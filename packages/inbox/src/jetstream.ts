@@ -88,6 +88,8 @@ const READ_WINDOW = 256;
 /** How long one pull of a follower waits; its idle heartbeat is half of it, and two missed heartbeats make it
  *  recreate its consumer: this bounds how long a follower stands still after the server holding it dies. */
 const FOLLOW_PULL_EXPIRES_MS = 5_000;
+/** A follower that passed nothing on for this long asks whether its stream has moved on without it. */
+const FOLLOW_STALL_MS = 2_000;
 /** JetStream API error codes this engine tells apart. */
 const API = { streamNotFound: 10059, wrongLastSequence: 10071, insufficientResources: 10023, storageExceeded: 10047, storageFailed: 10077 } as const;
 
@@ -410,6 +412,7 @@ export class JetStreamInbox implements InboxEngine {
     let last = Math.max(0, Math.floor(afterSeq));
     let stopped = false;
     let current: ConsumerMessages | undefined;
+    let progressAt = performance.now();
     const open = async (): Promise<ConsumerMessages> => {
       const consumer = await this.js.consumers.get(this.streamName(account), {
         deliver_policy: DeliverPolicy.StartSequence,
@@ -420,6 +423,7 @@ export class JetStreamInbox implements InboxEngine {
         callback: (m: JsMsg) => {
           if (stopped || m.seq <= last) return;
           last = m.seq;
+          progressAt = performance.now();
           onEntries([{ account, seq: m.seq, receivedAt: Number(m.headers?.get(RECEIVED_AT)) || 0, frame: fromUtf8.decode(m.data) }]);
         },
       });
@@ -454,10 +458,31 @@ export class JetStreamInbox implements InboxEngine {
     current = await this.guard('following an account', open);
     this.followers.add(onReconnect);
     this.watchConnection();
+    // The backstop for every way the consumer can stop delivering without a status saying so (its server died
+    // while this client stayed connected to another, a status stream that ended, a recovery that waits without
+    // end): when nothing came for a while but the stream holds more than was passed on, start over from there.
+    let checking = false;
+    const stall = setInterval(() => {
+      if (stopped || this.closed || checking || current === undefined || performance.now() - progressAt < FOLLOW_STALL_MS) return;
+      checking = true;
+      const stuck = current;
+      this.jsm.streams
+        .info(this.streamName(account))
+        .then(
+          (info) => {
+            progressAt = performance.now();
+            if (info.state.last_seq > last && stuck === current) void reopen(stuck);
+          },
+          () => {},
+        )
+        .finally(() => (checking = false));
+    }, FOLLOW_STALL_MS);
+    stall.unref();
     return {
       stop: async () => {
         if (stopped) return;
         stopped = true;
+        clearInterval(stall);
         this.followers.delete(onReconnect);
         await current?.close().catch(() => {});
       },

@@ -305,13 +305,16 @@ export class Feed {
       this.stored(batch, result as readonly number[]);
       return;
     }
-    // An engine that answers later: deliveries keep the order of the appends.
-    this.chain = this.chain.then(() =>
-      (result as Promise<readonly number[]>).then(
-        (seqs) => this.stored(batch, seqs),
-        (err: unknown) => this.appendFailed(err, batch),
-      ),
-    );
+    // An engine that answers later: deliveries keep the order of the appends. The chain must never stay
+    // rejected: a rejected link would skip every later delivery while the appends behind it still store.
+    this.chain = this.chain
+      .then(() =>
+        (result as Promise<readonly number[]>).then(
+          (seqs) => this.stored(batch, seqs),
+          (err: unknown) => this.appendFailed(err, batch),
+        ),
+      )
+      .catch((err: unknown) => this.o.log.error({ err, code: 'SIG_ERR_INTERNAL' }, 'delivering stored messages failed; later ones go on'));
   }
 
   private stored(batch: ReadonlyArray<AppendInput>, seqs: readonly number[]): void {

@@ -66,6 +66,10 @@ export class Gateway {
     let principal: Principal | undefined;
     res.once('close', () => {
       const status = res.statusCode;
+      const level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';
+      // Most answers are logged at debug, which is usually off: the line (and its masked path) is built only
+      // when it will be written.
+      if (!log.isLevelEnabled(level)) return;
       const line = {
         method: req.method,
         path: logPath(req.url),
@@ -74,9 +78,7 @@ export class Gateway {
         ...(principal?.authenticated ? { token: principal.name } : {}),
         ...(res.writableFinished ? {} : { aborted: true }),
       };
-      if (status >= 500) log.warn(line, 'request answered');
-      else if (status >= 400) log.info(line, 'request answered');
-      else log.debug(line, 'request answered');
+      log[level](line, 'request answered');
     });
     if (!this.options.drain.admit(res)) {
       sendError(res, new SigError('SIG_ERR_HTTP_SHUTTING_DOWN'), { connection: 'close' });

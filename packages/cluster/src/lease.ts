@@ -221,6 +221,8 @@ export class ClusterMember {
       throw new SigError('SIG_ERR_CONFIG_INVALID', 'the lease timeout must be more than two heartbeats');
     }
     const servers = options.servers.join(',');
+    // A connection of its own, not the inbox's: renewals must not queue behind a burst of appends on one
+    // socket, and its reconnect wait follows the heartbeat.
     let nc: NatsConnection;
     try {
       nc = await connect({
